@@ -1,0 +1,120 @@
+#!/usr/bin/env node
+import * as path from 'node:path';
+import { Command } from 'commander';
+import type { ServiceError } from '@grpc/grpc-js';
+import { BootFormat, Domain, DomainSpec, DomainType, domainStateFromJSON } from '../../gen/hypervisor/v1/domain';
+import { attachConsole } from './console';
+import { connect, unaryCall, type HvClients } from './connect';
+import { parseBytes } from './parse-bytes';
+
+const program = new Command()
+  .name('hvctl')
+  .description('command-line client for hvd')
+  .option('-s, --socket <path>', 'hvd API socket (env HV_SOCKET)', process.env.HV_SOCKET ?? '/run/hv/hvd.sock');
+
+function clients(): HvClients {
+  return connect(program.opts<{ socket: string }>().socket);
+}
+
+/** Runs a command with fresh clients, printing gRPC errors as `code: message` and exiting non-zero. */
+function run(action: (c: HvClients) => Promise<void>): Promise<void> {
+  const c = clients();
+  return action(c)
+    .catch((err: ServiceError) => {
+      process.stderr.write(`hvctl: ${err.code !== undefined ? `${err.code} ` : ''}${err.details ?? err.message}\n`);
+      process.exitCode = 1;
+    })
+    .finally(() => c.close());
+}
+
+const print = (value: unknown): void => void process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+const printDomain = (domain: Domain | undefined): void => print(domain ? Domain.toJSON(domain) : undefined);
+
+program.command('capabilities').alias('caps').description('what this host can do').action(() =>
+  run(async (c) => print((await unaryCall(c.capabilities.getCapabilities.bind(c.capabilities), {})).capabilities)),
+);
+
+program
+  .command('create')
+  .description('start a transient domain')
+  .requiredOption('-n, --name <name>', 'domain name')
+  .requiredOption('-k, --kernel <path>', 'kernel image (PVH ELF, or raw with --raw)')
+  .option('-c, --cmdline <text>', 'kernel command line', '')
+  .option('-m, --memory <size>', 'guest RAM, e.g. 64M, 1G', '64M')
+  .option('--vcpus <n>', 'vCPUs', '1')
+  .option('-t, --type <type>', 'emulated or kvm', 'emulated')
+  .option('--raw <load:entry>', 'raw flat binary: load and entry addresses, e.g. 0x100000:0x100000')
+  .option('--debug-exit', 'enable the isa-debug-exit port 0xf4')
+  .option('--console', 'attach to the console after starting (Ctrl-] detaches)')
+  .action((o: { name: string; kernel: string; cmdline: string; memory: string; vcpus: string; type: string; raw?: string; debugExit?: boolean; console?: boolean }) =>
+    run(async (c) => {
+      const [load, entry] = (o.raw ?? '0:0').split(':').map((n) => Number(n));
+      const spec = DomainSpec.fromPartial({
+        name: o.name,
+        type: o.type === 'kvm' ? DomainType.DOMAIN_TYPE_KVM : DomainType.DOMAIN_TYPE_EMULATED,
+        vcpus: { current: Number(o.vcpus) },
+        memory: { currentBytes: parseBytes(o.memory) },
+        boot: {
+          kernelPath: path.resolve(o.kernel),
+          cmdline: o.cmdline,
+          format: o.raw ? BootFormat.BOOT_FORMAT_RAW : BootFormat.BOOT_FORMAT_UNSPECIFIED,
+          loadAddress: load,
+          entryAddress: entry,
+        },
+        platform: { debugExit: Boolean(o.debugExit) },
+      });
+      const { domain } = await unaryCall(c.domains.createDomain.bind(c.domains), { spec, paused: false, requestId: '' });
+      if (!o.console) return printDomain(domain);
+      process.stderr.write(`[hvctl: domain ${domain?.name} (${domain?.id}) started; console attached]\n`);
+      await consoleSession(c, o.name, false);
+    }),
+  );
+
+program
+  .command('list')
+  .description('list domains')
+  .option('--state <state>', 'only domains in this state, e.g. RUNNING')
+  .action((o: { state?: string }) =>
+    run(async (c) => {
+      const states = o.state ? [domainStateFromJSON(`DOMAIN_STATE_${o.state.toUpperCase()}`)] : [];
+      let pageToken = '';
+      do {
+        const page = await unaryCall(c.domains.listDomains.bind(c.domains), { pageSize: 0, pageToken, states });
+        for (const d of page.domains) process.stdout.write(`${d.id}  ${d.name}  ${stateName(d)}\n`);
+        pageToken = page.nextPageToken;
+      } while (pageToken !== '');
+    }),
+  );
+
+program.command('get <domain>').description('show a domain').action((domain: string) =>
+  run(async (c) => printDomain((await unaryCall(c.domains.getDomain.bind(c.domains), { domain })).domain)),
+);
+
+program.command('destroy <domain>').description('stop a domain at once').action((domain: string) =>
+  run(async (c) => printDomain((await unaryCall(c.domains.destroyDomain.bind(c.domains), { domain, requestId: '' })).domain)),
+);
+
+program.command('stats <domain>').description('engine counters of a running domain').action((domain: string) =>
+  run(async (c) => print((await unaryCall(c.domains.getDomainStats.bind(c.domains), { domain })).stats)),
+);
+
+program
+  .command('console <domain>')
+  .description('attach to the serial console (Ctrl-] detaches)')
+  .option('--force', 'take the console input from another client')
+  .option('--read-only', 'do not send input')
+  .action((domain: string, o: { force?: boolean; readOnly?: boolean }) => run((c) => consoleSession(c, domain, Boolean(o.force), !o.readOnly)));
+
+async function consoleSession(c: HvClients, domain: string, force: boolean, input = true): Promise<void> {
+  const final = await attachConsole(c.domains, { domain, force, input, skipScrollback: false });
+  if (final) process.stderr.write(`\n[hvctl: domain stopped: ${stateName({ status: final })}${final.message ? ` (${final.message})` : ''}]\n`);
+}
+
+function stateName(d: Pick<Domain, 'status'>): string {
+  const json = Domain.toJSON(Domain.fromPartial({ status: d.status })) as { status?: { state?: string; reason?: string } };
+  const state = (json.status?.state ?? '').replace('DOMAIN_STATE_', '');
+  const reason = (json.status?.reason ?? '').replace('DOMAIN_STATE_REASON_', '');
+  return `${state}/${reason}`;
+}
+
+void program.parseAsync();

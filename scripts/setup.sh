@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what hv needs on a fresh Debian machine (system packages as root), then builds it: npm packages, the
+# native addon, the TypeScript, and the test guests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# libunicorn-dev: the emulated accelerator. gcc/binutils/make: the addon and the test guests.
+# qemu-system-x86: the peer the test guests and benchmarks also run under. util-linux/procps: host facts in tests.
+packages=(libunicorn-dev gcc g++ make binutils python3 qemu-system-x86 util-linux procps)
+missing=()
+for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "setup: missing Debian packages (${missing[*]}); run this script as root or install them" >&2
+    exit 1
+  fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+npm ci --no-audit --no-fund
+npm run build
+make -s -C test/guests

@@ -1,0 +1,62 @@
+import { alreadyExists, notFound } from '../errors';
+import type { DomainSpec, DomainStatus } from '../../../gen/hypervisor/v1/domain';
+import type { EngineProcess } from '../engine/engine-process';
+
+/** hvd's record of one domain. */
+export interface DomainRecord {
+  id: string;
+  name: string;
+  spec: DomainSpec;
+  persistent: boolean;
+  autostart: boolean;
+  status: DomainStatus;
+  createTime: Date;
+  updateTime: Date;
+  etag: string;
+  /** The engine serving the domain while it runs. */
+  engine?: EngineProcess;
+  /** Set while hvd is starting the engine: the name is taken but the domain cannot be acted on yet. */
+  starting: boolean;
+  /** A client asked for the engine to be killed, so its end is DESTROYED rather than a crash. */
+  destroyRequested: boolean;
+  /** Resolves with the final status when the current engine has ended. */
+  stopped?: Promise<DomainStatus>;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The domains hvd knows, by id; requests may name them by id (UUID, tried first) or by name. */
+export class DomainRegistry {
+  private readonly byId = new Map<string, DomainRecord>();
+
+  find(idOrName: string): DomainRecord | undefined {
+    if (UUID.test(idOrName)) {
+      const record = this.byId.get(idOrName.toLowerCase());
+      if (record) return record;
+    }
+    for (const record of this.byId.values()) if (record.name === idOrName) return record;
+    return undefined;
+  }
+
+  get(idOrName: string): DomainRecord {
+    const record = this.find(idOrName);
+    if (!record) throw notFound('domain', idOrName);
+    return record;
+  }
+
+  add(record: DomainRecord): void {
+    if (this.byId.has(record.id)) throw alreadyExists('domain', record.id, `a domain with uuid ${record.id} already exists`);
+    for (const other of this.byId.values()) {
+      if (other.name === record.name) throw alreadyExists('domain', record.name, `a domain named "${record.name}" already exists`);
+    }
+    this.byId.set(record.id, record);
+  }
+
+  remove(id: string): void {
+    this.byId.delete(id);
+  }
+
+  list(): DomainRecord[] {
+    return [...this.byId.values()];
+  }
+}

@@ -1,0 +1,135 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { credentials, Metadata } from '@grpc/grpc-js';
+import { EngineServiceClient } from '../../../gen/hypervisor/engine/v1/engine_service';
+import type { DomainSpec, DomainStatus } from '../../../gen/hypervisor/v1/domain';
+import { readExitRecord, runDirFor, writeLaunch, type RunDir } from '../../../engine/src/control/run-dir';
+
+/** How an engine ended: its own exit record when it wrote one, and what the kernel said. */
+export interface EngineExit {
+  record: DomainStatus | undefined;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export interface SpawnOptions {
+  runRoot: string;
+  /** The compiled engine entry point (dist/engine/src/main.js). */
+  engineMain: string;
+  domainId: string;
+  spec: DomainSpec;
+  /** How long the engine may take to serve its control socket. */
+  readyTimeoutMs?: number;
+}
+
+/** The engine failed before it served its control socket; the message says why (from its exit record or stderr). */
+export class EngineStartError extends Error {}
+
+const READY_POLL_MS = 20;
+const PING_TIMEOUT_MS = 1000;
+const DEFAULT_READY_TIMEOUT_MS = 10_000;
+const STDERR_TAIL_BYTES = 2048;
+
+/** One running engine process: spawned detached in its own process group, reached over its control socket. */
+export class EngineProcess {
+  readonly client: EngineServiceClient;
+  readonly exited: Promise<EngineExit>;
+
+  private constructor(
+    readonly runDir: RunDir,
+    private readonly child: ChildProcess,
+  ) {
+    this.client = new EngineServiceClient(`unix://${runDir.socket}`, credentials.createInsecure());
+    this.exited = new Promise((resolve) => {
+      child.once('exit', (code, signal) => {
+        this.client.close();
+        resolve({ record: readExitRecord(runDir), code, signal });
+      });
+    });
+  }
+
+  get pid(): number {
+    return this.child.pid ?? 0;
+  }
+
+  static async spawn(options: SpawnOptions): Promise<EngineProcess> {
+    const runDir = runDirFor(options.runRoot, options.domainId);
+    fs.rmSync(runDir.dir, { recursive: true, force: true });
+    fs.mkdirSync(runDir.dir, { recursive: true, mode: 0o700 });
+    writeLaunch(runDir, { domainId: options.domainId, spec: options.spec });
+    const stdout = fs.openSync(runDir.stdout, 'a');
+    const stderr = fs.openSync(runDir.stderr, 'a');
+    let child: ChildProcess;
+    try {
+      // Detached with file stdio: the engine outlives hvd and never gets SIGPIPE from a closed pipe.
+      child = spawn(process.execPath, [options.engineMain, runDir.dir], { detached: true, stdio: ['ignore', stdout, stderr] });
+    } finally {
+      fs.closeSync(stdout);
+      fs.closeSync(stderr);
+    }
+    const engine = new EngineProcess(runDir, child);
+    try {
+      await engine.waitReady(options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS);
+    } catch (err) {
+      engine.kill();
+      await engine.exited;
+      engine.removeRunDir();
+      throw err;
+    }
+    return engine;
+  }
+
+  /** Stops the engine at once: SIGKILL to its whole process group. */
+  kill(): void {
+    const pid = this.child.pid;
+    if (pid === undefined || this.child.exitCode !== null || this.child.signalCode !== null) return;
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
+
+  removeRunDir(): void {
+    fs.rmSync(this.runDir.dir, { recursive: true, force: true });
+  }
+
+  private async waitReady(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let ended: EngineExit | undefined;
+    void this.exited.then((exit) => (ended = exit));
+    for (;;) {
+      if (ended) throw new EngineStartError(this.describeFailedStart(ended));
+      if (fs.existsSync(this.runDir.socket) && (await this.ping())) return;
+      if (Date.now() > deadline) throw new EngineStartError(`engine did not serve ${this.runDir.socket} within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, READY_POLL_MS));
+    }
+  }
+
+  private ping(): Promise<boolean> {
+    return new Promise((resolve) => {
+      this.client.getState({}, new Metadata(), { deadline: Date.now() + PING_TIMEOUT_MS }, (err) => resolve(!err));
+    });
+  }
+
+  private describeFailedStart(exit: EngineExit): string {
+    if (exit.record?.message) return exit.record.message;
+    const how = exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`;
+    return `engine exited with ${how} before it was ready: ${tail(this.runDir.stderr)}`;
+  }
+}
+
+function tail(file: string): string {
+  try {
+    const text = fs.readFileSync(file, 'utf8');
+    return text.slice(-STDERR_TAIL_BYTES).trim() || '(no output)';
+  } catch {
+    return '(no output)';
+  }
+}
+
+/** Where the compiled engine entry point sits relative to the compiled hvd. */
+export function defaultEngineMain(): string {
+  return path.resolve(__dirname, '../../../engine/src/main.js');
+}

@@ -1,0 +1,82 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { connect, type HvClients } from '../../clients/hvctl/connect';
+
+export const REPO = path.resolve(__dirname, '../..');
+export const HVD_MAIN = path.join(REPO, 'dist/server/src/main.js');
+export const HVCTL_MAIN = path.join(REPO, 'dist/clients/hvctl/main.js');
+
+/** A real hvd process from the compiled tree, on a unix socket in a fresh temporary directory. */
+export interface HvdUnderTest {
+  dir: string;
+  socket: string;
+  runDir: string;
+  process: ChildProcess;
+  clients: HvClients;
+  /** Engine pids whose pid files are in the run dir now. */
+  enginePids(): number[];
+  /** Stops hvd and kills every engine it left (tests must not leak processes). */
+  stop(): Promise<void>;
+}
+
+export async function startHvd(): Promise<HvdUnderTest> {
+  if (!fs.existsSync(HVD_MAIN)) throw new Error(`${HVD_MAIN} is missing: run 'npm run build' first`);
+  // Short paths: unix socket paths must stay under 108 bytes.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hv-'));
+  const socket = path.join(dir, 'hvd.sock');
+  const runDir = path.join(dir, 'run');
+  const child = spawn(process.execPath, [HVD_MAIN, '--socket', socket, '--run-dir', runDir, '--log-level', 'warn'], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  await waitFor(() => fs.existsSync(socket), 10_000, `hvd socket ${socket}`);
+  const clients = connect(socket);
+  const enginePids = () =>
+    fs.existsSync(runDir)
+      ? fs.readdirSync(runDir).flatMap((d) => {
+          const pidFile = path.join(runDir, d, 'engine.pid');
+          return fs.existsSync(pidFile) ? [Number(fs.readFileSync(pidFile, 'utf8'))] : [];
+        })
+      : [];
+  return {
+    dir,
+    socket,
+    runDir,
+    process: child,
+    clients,
+    enginePids,
+    stop: async () => {
+      clients.close();
+      for (const pid of enginePids()) killGroup(pid);
+      child.kill('SIGTERM');
+      await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)));
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function waitFor(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
