@@ -7,6 +7,7 @@ import { CapabilitiesServiceService } from '../../gen/hypervisor/v1/capabilities
 import { DomainServiceService } from '../../gen/hypervisor/v1/domain_service';
 import { HotplugServiceService } from '../../gen/hypervisor/v1/hotplug_service';
 import { MAX_CMDLINE_BYTES } from '../../engine/src/boot';
+import { MIN_RAM_BYTES } from '../../engine/src/platform/layout';
 import { checkKernel } from './domains/check-kernel';
 import { DomainManager } from './domains/domain-manager';
 import { DomainRegistry } from './domains/domain-registry';
@@ -44,6 +45,7 @@ export class Hvd {
         limits: (type) => domainTypeLimits(probe.host(), type),
         checkKernel,
         maxCmdlineBytes: MAX_CMDLINE_BYTES - 1,
+        minMemoryBytes: MIN_RAM_BYTES,
       },
       hostMemoryBytes: () => probe.host().memoryBytes,
       logger: this.logger,

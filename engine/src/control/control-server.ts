@@ -17,6 +17,8 @@ export interface EngineHost {
   readonly console: ConsoleHub;
   status(): DomainStatus;
   counters(): EngineCounters;
+  pause(): void;
+  resume(): void;
 }
 
 /** A console reader this far behind is dropped rather than letting the engine buffer without bound. */
@@ -31,6 +33,14 @@ export async function startControlServer(socketPath: string, host: EngineHost): 
       callback(null, { domainId: host.domainId, spec: host.spec, status: host.status(), counters: host.counters() });
     },
     streamConsole: (call) => serveConsole(call, host.console),
+    pause: (_call, callback) => {
+      host.pause();
+      callback(null, { status: host.status() });
+    },
+    resume: (_call, callback) => {
+      host.resume();
+      callback(null, { status: host.status() });
+    },
   };
   server.addService(EngineServiceService, impl);
   await new Promise<void>((resolve, reject) =>

@@ -30,9 +30,9 @@ export class DomainManager {
     return this.options.registry;
   }
 
-  /** Starts a transient domain (libvirt's virDomainCreateXML). */
-  async create(input: DomainSpec | undefined): Promise<DomainRecord> {
-    const spec = validateSpec(input, this.options.specContext);
+  /** Starts a transient domain (libvirt's virDomainCreateXML); `paused` leaves its vCPUs stopped. */
+  async create(input: DomainSpec | undefined, paused = false): Promise<DomainRecord> {
+    const spec = await validateSpec(input, this.options.specContext);
     const now = new Date();
     const record: DomainRecord = {
       id: spec.uuid,
@@ -50,7 +50,7 @@ export class DomainManager {
     this.registry.add(record);
     try {
       this.checkFitsNow(record);
-      await this.startEngine(record);
+      await this.startEngine(record, paused);
     } catch (err) {
       this.registry.remove(record.id);
       throw err;
@@ -65,6 +65,24 @@ export class DomainManager {
     record.destroyRequested = true;
     engine.kill();
     await record.stopped;
+    return record;
+  }
+
+  /** Pauses the vCPUs of a running domain (libvirt's virDomainSuspend). */
+  async suspend(idOrName: string): Promise<DomainRecord> {
+    const record = this.registry.get(idOrName);
+    const engine = this.runningEngine(record);
+    if (record.status.state !== DomainState.DOMAIN_STATE_RUNNING) throw wrongState(record, 'suspended', 'RUNNING');
+    record.status = { ...(await engine.pause()), enginePid: engine.pid };
+    return record;
+  }
+
+  /** Runs the vCPUs of a paused domain again (libvirt's virDomainResume). */
+  async resume(idOrName: string): Promise<DomainRecord> {
+    const record = this.registry.get(idOrName);
+    const engine = this.runningEngine(record);
+    if (record.status.state !== DomainState.DOMAIN_STATE_PAUSED) throw wrongState(record, 'resumed', 'PAUSED');
+    record.status = { ...(await engine.resume()), enginePid: engine.pid, reason: DomainStateReason.DOMAIN_STATE_REASON_UNPAUSED };
     return record;
   }
 
@@ -87,7 +105,7 @@ export class DomainManager {
     }
   }
 
-  private async startEngine(record: DomainRecord): Promise<void> {
+  private async startEngine(record: DomainRecord, paused: boolean): Promise<void> {
     let engine: EngineProcess;
     try {
       engine = await EngineProcess.spawn({
@@ -101,10 +119,20 @@ export class DomainManager {
       throw err;
     }
     record.engine = engine;
-    record.starting = false;
     record.destroyRequested = false;
-    record.status = status(DomainState.DOMAIN_STATE_RUNNING, DomainStateReason.DOMAIN_STATE_REASON_BOOTED, engine.pid);
     record.stopped = engine.exited.then((exit) => this.onEngineExit(record, engine, exit));
+    // Engines start with vCPUs paused: from here on a fast guest's whole life is observable (console, exit).
+    let live: DomainStatus | undefined;
+    try {
+      live = paused ? (await engine.getState()).status : await engine.resume();
+    } catch (err) {
+      engine.kill();
+      await record.stopped;
+      throw err;
+    }
+    record.starting = false;
+    // A guest may already have come and gone; then onEngineExit has recorded how it ended.
+    if (record.engine === engine && live) record.status = { ...live, enginePid: engine.pid };
     this.options.logger.info({ domain: record.name, id: record.id, pid: engine.pid }, 'domain started');
   }
 
@@ -119,6 +147,10 @@ export class DomainManager {
     );
     return record.status;
   }
+}
+
+function wrongState(record: DomainRecord, verb: string, needed: string): Error {
+  return failedPrecondition(`domain "${record.name}" cannot be ${verb}: it is ${DomainState[record.status.state].replace('DOMAIN_STATE_', '')}, not ${needed}`);
 }
 
 /** What an engine's end means: a kill hvd asked for, the engine's own exit record, or else a crash. */

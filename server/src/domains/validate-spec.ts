@@ -18,8 +18,10 @@ export interface TypeLimits {
 
 export interface SpecContext {
   limits(type: DomainType): TypeLimits;
-  /** Checks the kernel image can be loaded into this much RAM; returns why not, or undefined. */
-  checkKernel(boot: NonNullable<DomainSpec['boot']>, memoryBytes: number): string | undefined;
+  /** Checks the kernel image can be loaded into this much RAM; resolves with why not, or undefined. */
+  checkKernel(boot: NonNullable<DomainSpec['boot']>, memoryBytes: number): Promise<string | undefined>;
+  /** Least guest RAM the platform boots with. */
+  minMemoryBytes: number;
   /** Longest kernel command line the platform passes, without its NUL. */
   maxCmdlineBytes: number;
 }
@@ -32,7 +34,7 @@ const PAGE_BYTES = 4096;
  * Checks a spec against the contract and this host, collecting every bad field (named by its proto path), and
  * returns it normalised: uuid assigned, maxima defaulted. Throws INVALID_ARGUMENT with BadRequest details.
  */
-export function validateSpec(input: DomainSpec | undefined, ctx: SpecContext, at = 'spec'): DomainSpec {
+export async function validateSpec(input: DomainSpec | undefined, ctx: SpecContext, at = 'spec'): Promise<DomainSpec> {
   if (!input) throw invalidArgument([{ field: at, description: 'required' }]);
   const spec = DomainSpec.fromPartial(input);
   const bad: FieldViolation[] = [];
@@ -60,10 +62,10 @@ export function validateSpec(input: DomainSpec | undefined, ctx: SpecContext, at
   spec.vcpus = vcpus;
 
   const memory = spec.memory ?? { currentBytes: 0, maxBytes: 0 };
-  const memoryOk = checkMemory(memory.currentBytes, 'memory.current_bytes', limits, fail);
+  const memoryOk = checkMemory(memory.currentBytes, 'memory.current_bytes', limits, ctx.minMemoryBytes, fail);
   if (memory.maxBytes === 0) memory.maxBytes = memory.currentBytes;
   else if (memory.maxBytes < memory.currentBytes) fail('memory.max_bytes', 'must be at least memory.current_bytes');
-  else checkMemory(memory.maxBytes, 'memory.max_bytes', limits, fail);
+  else checkMemory(memory.maxBytes, 'memory.max_bytes', limits, ctx.minMemoryBytes, fail);
   spec.memory = memory;
 
   const boot = spec.boot;
@@ -78,7 +80,7 @@ export function validateSpec(input: DomainSpec | undefined, ctx: SpecContext, at
       fail(boot.loadAddress !== 0 ? 'boot.load_address' : 'boot.entry_address', 'only meaningful with BOOT_FORMAT_RAW');
     }
     if (boot.kernelPath !== '' && memoryOk) {
-      const problem = ctx.checkKernel(boot, memory.currentBytes);
+      const problem = await ctx.checkKernel(boot, memory.currentBytes);
       if (problem) fail('boot.kernel_path', problem);
     }
   }
@@ -97,8 +99,15 @@ export function validateSpec(input: DomainSpec | undefined, ctx: SpecContext, at
   return spec;
 }
 
-function checkMemory(bytes: number, field: string, limits: TypeLimits | undefined, fail: (f: string, d: string) => void): boolean {
+function checkMemory(
+  bytes: number,
+  field: string,
+  limits: TypeLimits | undefined,
+  minBytes: number,
+  fail: (f: string, d: string) => void,
+): boolean {
   if (bytes <= 0) fail(field, 'must be greater than 0');
+  else if (bytes < minBytes) fail(field, `must be at least ${minBytes} bytes`);
   else if (bytes % PAGE_BYTES !== 0) fail(field, `must be a multiple of ${PAGE_BYTES} bytes`);
   else if (limits && bytes > limits.maxMemoryBytes) fail(field, `${bytes} exceeds this host's ${limits.maxMemoryBytes} bytes of memory`);
   else return true;

@@ -1,10 +1,16 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { credentials, Metadata } from '@grpc/grpc-js';
-import { EngineServiceClient } from '../../../gen/hypervisor/engine/v1/engine_service';
+import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import {
+  EngineServiceClient,
+  type GetStateResponse,
+  type PauseResponse,
+  type ResumeResponse,
+} from '../../../gen/hypervisor/engine/v1/engine_service';
 import type { DomainSpec, DomainStatus } from '../../../gen/hypervisor/v1/domain';
 import { readExitRecord, runDirFor, writeLaunch, type RunDir } from '../../../engine/src/control/run-dir';
+import { unavailable } from '../errors';
 
 /** How an engine ended: its own exit record when it wrote one, and what the kernel said. */
 export interface EngineExit {
@@ -28,6 +34,7 @@ export class EngineStartError extends Error {}
 
 const READY_POLL_MS = 20;
 const PING_TIMEOUT_MS = 1000;
+const CONTROL_CALL_TIMEOUT_MS = 5000;
 const DEFAULT_READY_TIMEOUT_MS = 10_000;
 const STDERR_TAIL_BYTES = 2048;
 
@@ -43,8 +50,9 @@ export class EngineProcess {
     this.client = new EngineServiceClient(`unix://${runDir.socket}`, credentials.createInsecure());
     this.exited = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
-        this.client.close();
         resolve({ record: readExitRecord(runDir), code, signal });
+        // Closed a turn later, so calls still open (console streams) first see the engine's end.
+        setImmediate(() => this.client.close());
       });
     });
   }
@@ -78,6 +86,27 @@ export class EngineProcess {
       throw err;
     }
     return engine;
+  }
+
+  getState(): Promise<GetStateResponse> {
+    return this.call((deadline, cb) => this.client.getState({}, new Metadata(), { deadline }, cb));
+  }
+
+  async pause(): Promise<DomainStatus> {
+    return statusOf(await this.call<PauseResponse>((deadline, cb) => this.client.pause({}, new Metadata(), { deadline }, cb)));
+  }
+
+  async resume(): Promise<DomainStatus> {
+    return statusOf(await this.call<ResumeResponse>((deadline, cb) => this.client.resume({}, new Metadata(), { deadline }, cb)));
+  }
+
+  /** A unary control call with a deadline; failures become UNAVAILABLE (the engine is gone or stuck). */
+  private call<Res>(invoke: (deadline: number, callback: (err: ServiceError | null, response: Res) => void) => void): Promise<Res> {
+    return new Promise((resolve, reject) =>
+      invoke(Date.now() + CONTROL_CALL_TIMEOUT_MS, (err, response) =>
+        err ? reject(unavailable(`engine ${this.pid} did not answer: ${err.details}`)) : resolve(response),
+      ),
+    );
   }
 
   /** Stops the engine at once: SIGKILL to its whole process group. */
@@ -118,6 +147,11 @@ export class EngineProcess {
     const how = exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`;
     return `engine exited with ${how} before it was ready: ${tail(this.runDir.stderr)}`;
   }
+}
+
+function statusOf(response: { status?: DomainStatus }): DomainStatus {
+  if (!response.status) throw unavailable('engine answered without a status');
+  return response.status;
 }
 
 function tail(file: string): string {

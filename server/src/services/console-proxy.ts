@@ -64,7 +64,10 @@ function open(
     else if (kind?.$case === 'inputRevoked') call.write({ kind: { $case: 'inputRevoked', value: {} } });
   });
   // The engine ends the stream (or its socket goes away) when the guest stops: report how it ended.
+  let closing = false;
   const closeWithFinalStatus = () => {
+    if (closing) return;
+    closing = true;
     void stopped?.then((final) => {
       if (call.cancelled) return;
       markFinished();

@@ -1,11 +1,10 @@
-import { Metadata, type ServerWritableStream } from '@grpc/grpc-js';
+import type { ServerWritableStream } from '@grpc/grpc-js';
 import type { DomainServiceServer } from '../../../gen/hypervisor/v1/domain_service';
-import type { EngineServiceClient, GetStateResponse } from '../../../gen/hypervisor/engine/v1/engine_service';
 import type { DomainManager } from '../domains/domain-manager';
 import { listPage } from '../domains/list-page';
 import { toDomainProto } from '../domains/to-proto';
 import { processStats } from '../engine/process-stats';
-import { invalidField, toServiceError, unavailable, unimplemented } from '../errors';
+import { invalidField, toServiceError, unimplemented } from '../errors';
 import { unary } from '../grpc/handle';
 import { serveConsole } from './console-proxy';
 
@@ -23,7 +22,7 @@ function requireDomain(domain: string): string {
 
 export function createDomainService(manager: DomainManager): DomainServiceServer {
   return {
-    createDomain: unary(async (req) => ({ domain: toDomainProto(await manager.create(req.spec)) })),
+    createDomain: unary(async (req) => ({ domain: toDomainProto(await manager.create(req.spec, req.paused)) })),
     getDomain: unary((req) => ({ domain: toDomainProto(manager.registry.get(requireDomain(req.domain))) })),
     listDomains: unary((req) => {
       const page = listPage(manager.registry.list(), req.pageSize, req.pageToken, req.states);
@@ -34,7 +33,7 @@ export function createDomainService(manager: DomainManager): DomainServiceServer
     getDomainStats: unary(async (req) => {
       const record = manager.registry.get(requireDomain(req.domain));
       const engine = manager.runningEngine(record);
-      const state = await getEngineState(engine.client);
+      const state = await engine.getState();
       const { cpuTimeNs, rssBytes } = processStats(engine.pid);
       const counters = state.counters;
       return { stats: { cpuTimeNs, rssBytes, vcpuExits: counters?.vcpuExits ?? 0, consoleBytesOut: counters?.consoleBytesOut ?? 0 } };
@@ -46,18 +45,10 @@ export function createDomainService(manager: DomainManager): DomainServiceServer
     shutdownDomain: notYet('ShutdownDomain (graceful shutdown, issue 4)'),
     rebootDomain: notYet('RebootDomain (issue 4)'),
     resetDomain: notYet('ResetDomain (issue 4)'),
-    suspendDomain: notYet('SuspendDomain (issue 4)'),
-    resumeDomain: notYet('ResumeDomain (issue 4)'),
+    suspendDomain: unary(async (req) => ({ domain: toDomainProto(await manager.suspend(requireDomain(req.domain))) })),
+    resumeDomain: unary(async (req) => ({ domain: toDomainProto(await manager.resume(requireDomain(req.domain))) })),
     watchEvents: (call: ServerWritableStream<unknown, unknown>) => call.emit('error', toServiceError(unimplemented('WatchEvents (events, issue 4)'))),
     importLibvirtXml: notYet('ImportLibvirtXml'),
     exportLibvirtXml: notYet('ExportLibvirtXml'),
   };
-}
-
-function getEngineState(client: EngineServiceClient): Promise<GetStateResponse> {
-  return new Promise((resolve, reject) => {
-    client.getState({}, new Metadata(), { deadline: Date.now() + 5000 }, (err, response) =>
-      err ? reject(unavailable(`engine did not answer: ${err.details}`)) : resolve(response),
-    );
-  });
 }

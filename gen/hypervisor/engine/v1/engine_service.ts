@@ -26,6 +26,20 @@ export const protobufPackage = "hypervisor.engine.v1";
 
 export const protobufFileName = "hypervisor/engine/v1/engine_service.proto";
 
+export interface PauseRequest {
+}
+
+export interface PauseResponse {
+  status: DomainStatus | undefined;
+}
+
+export interface ResumeRequest {
+}
+
+export interface ResumeResponse {
+  status: DomainStatus | undefined;
+}
+
 export interface GetStateRequest {
 }
 
@@ -56,6 +70,248 @@ export interface StreamConsoleResponse {
   /** Another client took the input with force. */
   { $case: "inputRevoked"; value: boolean } | undefined;
 }
+
+function createBasePauseRequest(): PauseRequest {
+  return {};
+}
+
+export const PauseRequest: MessageFns<PauseRequest> = {
+  encode(_: PauseRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PauseRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePauseRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): PauseRequest {
+    return {};
+  },
+
+  toJSON(_: PauseRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<PauseRequest>): PauseRequest {
+    return PauseRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<PauseRequest>): PauseRequest {
+    const message = createBasePauseRequest();
+    return message;
+  },
+};
+
+function createBasePauseResponse(): PauseResponse {
+  return { status: undefined };
+}
+
+export const PauseResponse: MessageFns<PauseResponse> = {
+  encode(message: PauseResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.status !== undefined) {
+      DomainStatus.encode(message.status, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PauseResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePauseResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.status = DomainStatus.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PauseResponse {
+    return { status: isSet(object.status) ? DomainStatus.fromJSON(object.status) : undefined };
+  },
+
+  toJSON(message: PauseResponse): unknown {
+    const obj: any = {};
+    if (message.status !== undefined) {
+      obj.status = DomainStatus.toJSON(message.status);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PauseResponse>): PauseResponse {
+    return PauseResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PauseResponse>): PauseResponse {
+    const message = createBasePauseResponse();
+    message.status = (object.status !== undefined && object.status !== null)
+      ? DomainStatus.fromPartial(object.status)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseResumeRequest(): ResumeRequest {
+  return {};
+}
+
+export const ResumeRequest: MessageFns<ResumeRequest> = {
+  encode(_: ResumeRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ResumeRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseResumeRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ResumeRequest {
+    return {};
+  },
+
+  toJSON(_: ResumeRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<ResumeRequest>): ResumeRequest {
+    return ResumeRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<ResumeRequest>): ResumeRequest {
+    const message = createBaseResumeRequest();
+    return message;
+  },
+};
+
+function createBaseResumeResponse(): ResumeResponse {
+  return { status: undefined };
+}
+
+export const ResumeResponse: MessageFns<ResumeResponse> = {
+  encode(message: ResumeResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.status !== undefined) {
+      DomainStatus.encode(message.status, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ResumeResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseResumeResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.status = DomainStatus.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ResumeResponse {
+    return { status: isSet(object.status) ? DomainStatus.fromJSON(object.status) : undefined };
+  },
+
+  toJSON(message: ResumeResponse): unknown {
+    const obj: any = {};
+    if (message.status !== undefined) {
+      obj.status = DomainStatus.toJSON(message.status);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ResumeResponse>): ResumeResponse {
+    return ResumeResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ResumeResponse>): ResumeResponse {
+    const message = createBaseResumeResponse();
+    message.status = (object.status !== undefined && object.status !== null)
+      ? DomainStatus.fromPartial(object.status)
+      : undefined;
+    return message;
+  },
+};
 
 function createBaseGetStateRequest(): GetStateRequest {
   return {};
@@ -662,6 +918,26 @@ export const EngineServiceService = {
       Buffer.from(StreamConsoleResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): StreamConsoleResponse => StreamConsoleResponse.decode(value),
   },
+  /** Stops scheduling the vCPUs; guest state stays as it is. */
+  pause: {
+    path: "/hypervisor.engine.v1.EngineService/Pause" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: PauseRequest): Buffer => Buffer.from(PauseRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PauseRequest => PauseRequest.decode(value),
+    responseSerialize: (value: PauseResponse): Buffer => Buffer.from(PauseResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PauseResponse => PauseResponse.decode(value),
+  },
+  /** Runs the vCPUs. An engine starts paused, so hvd can attach before the guest executes its first instruction. */
+  resume: {
+    path: "/hypervisor.engine.v1.EngineService/Resume" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ResumeRequest): Buffer => Buffer.from(ResumeRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ResumeRequest => ResumeRequest.decode(value),
+    responseSerialize: (value: ResumeResponse): Buffer => Buffer.from(ResumeResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ResumeResponse => ResumeResponse.decode(value),
+  },
 } as const;
 
 export interface EngineServiceServer extends UntypedServiceImplementation {
@@ -669,6 +945,10 @@ export interface EngineServiceServer extends UntypedServiceImplementation {
   getState: handleUnaryCall<GetStateRequest, GetStateResponse>;
   /** The serial console: the first request attaches, later ones carry input. Ends when the guest stops. */
   streamConsole: handleBidiStreamingCall<StreamConsoleRequest, StreamConsoleResponse>;
+  /** Stops scheduling the vCPUs; guest state stays as it is. */
+  pause: handleUnaryCall<PauseRequest, PauseResponse>;
+  /** Runs the vCPUs. An engine starts paused, so hvd can attach before the guest executes its first instruction. */
+  resume: handleUnaryCall<ResumeRequest, ResumeResponse>;
 }
 
 export interface EngineServiceClient extends Client {
@@ -695,6 +975,38 @@ export interface EngineServiceClient extends Client {
     metadata: Metadata,
     options?: Partial<CallOptions>,
   ): ClientDuplexStream<StreamConsoleRequest, StreamConsoleResponse>;
+  /** Stops scheduling the vCPUs; guest state stays as it is. */
+  pause(
+    request: PauseRequest,
+    callback: (error: ServiceError | null, response: PauseResponse) => void,
+  ): ClientUnaryCall;
+  pause(
+    request: PauseRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: PauseResponse) => void,
+  ): ClientUnaryCall;
+  pause(
+    request: PauseRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PauseResponse) => void,
+  ): ClientUnaryCall;
+  /** Runs the vCPUs. An engine starts paused, so hvd can attach before the guest executes its first instruction. */
+  resume(
+    request: ResumeRequest,
+    callback: (error: ServiceError | null, response: ResumeResponse) => void,
+  ): ClientUnaryCall;
+  resume(
+    request: ResumeRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ResumeResponse) => void,
+  ): ClientUnaryCall;
+  resume(
+    request: ResumeRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ResumeResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const EngineServiceClient = makeGenericClientConstructor(

@@ -1,0 +1,68 @@
+#include "guest-memory.h"
+
+#include <sys/mman.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "constants.h"
+#include "instance-data.h"
+
+namespace hv {
+
+HostMapping::HostMapping(size_t size) : sizeBytes(size) {
+  totalBytes = size + 2 * kPageSize;
+  // Reserve everything PROT_NONE, then open the middle: the outer pages stay guards.
+  void* p = mmap(nullptr, totalBytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) throw std::runtime_error(std::string("mmap guest memory: ") + strerror(errno));
+  base = p;
+  ram = static_cast<uint8_t*>(p) + kPageSize;
+  if (mprotect(ram, size, PROT_READ | PROT_WRITE) != 0) {
+    int err = errno;
+    munmap(base, totalBytes);
+    throw std::runtime_error(std::string("mprotect guest memory: ") + strerror(err));
+  }
+}
+
+HostMapping::~HostMapping() { munmap(base, totalBytes); }
+
+Napi::Function GuestMemory::Init(Napi::Env env) {
+  return DefineClass(env, "GuestMemory",
+                     {
+                         InstanceAccessor<&GuestMemory::Buffer>("buffer"),
+                         InstanceAccessor<&GuestMemory::ByteLength>("byteLength"),
+                     });
+}
+
+bool GuestMemory::IsInstance(Napi::Env env, Napi::Value value) {
+  return value.IsObject() && value.As<Napi::Object>().InstanceOf(instanceData(env)->guestMemory.Value());
+}
+
+GuestMemory::GuestMemory(const Napi::CallbackInfo& info) : Napi::ObjectWrap<GuestMemory>(info) {
+  Napi::Env env = info.Env();
+  double size = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : 0;
+  // TypeScript validates; this only keeps a bad call from reaching mmap.
+  if (!(size > 0) || size > 9007199254740991.0 || size != static_cast<double>(static_cast<uint64_t>(size)) ||
+      static_cast<uint64_t>(size) % kPageSize != 0)
+    throw Napi::RangeError::New(env, "GuestMemory size must be a positive multiple of 4096");
+  try {
+    mapping_ = std::make_shared<HostMapping>(static_cast<size_t>(size));
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(env, e.what());
+  }
+  auto* hint = new std::shared_ptr<HostMapping>(mapping_);
+  Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(
+      env, mapping_->ram, mapping_->sizeBytes,
+      [](Napi::Env, void*, std::shared_ptr<HostMapping>* share) { delete share; }, hint);
+  buffer_ = Napi::Persistent(buffer);
+}
+
+Napi::Value GuestMemory::Buffer(const Napi::CallbackInfo&) { return buffer_.Value(); }
+
+Napi::Value GuestMemory::ByteLength(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(mapping_->sizeBytes));
+}
+
+}  // namespace hv

@@ -1,0 +1,2 @@
+export { CountingIrqLine } from './counting-irq-line';
+export { NullIrqLine, type IrqLine } from './irq-line';

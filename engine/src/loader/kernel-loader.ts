@@ -1,0 +1,74 @@
+/**
+ * Kernel loading entry point: reads the image, picks the loader and returns where the kernel went. It never
+ * writes boot structures (start_info, zero page, cmdline, e820, GDT): that is the boot set-up's job.
+ *
+ * Format selection: `auto` detects by magic number — an ELF is loaded as a PVH ELF (and rejected without
+ * a PVH note), a Linux bzImage ("HdrS" at 0x202) is recognised and rejected until it is supported, anything
+ * else is unrecognised. A raw flat binary has no magic and is only loaded when asked for with its placement.
+ */
+import { open } from 'node:fs/promises';
+import type { GuestMemoryWriter } from '../memory/guest-memory-writer';
+import { detectKernelFormat } from './detect';
+import type { LoadedKernel } from './loaded-kernel';
+import { LoaderError } from './loader-error';
+import { loadPvhElf } from './pvh-elf';
+import { loadRaw } from './raw';
+
+/** Largest kernel image file read (1 GiB): an uncompressed vmlinux with debug info stays well below. */
+export const MAX_KERNEL_IMAGE_BYTES = 1024 * 1024 * 1024;
+
+export type KernelFormat =
+  /** Detect by magic number: PVH ELF (bzImage is recognised and rejected for now). */
+  | { kind: 'auto' }
+  /** A flat binary copied to loadAddress and entered at entry. */
+  | { kind: 'raw'; loadAddress: number; entry: number };
+
+/** Reads a kernel image file; failures become LoaderError('read') naming the path. */
+export async function readKernelImage(path: string): Promise<Uint8Array> {
+  let file;
+  try {
+    file = await open(path, 'r');
+  } catch (error) {
+    throw new LoaderError('read', `cannot open kernel image ${path}: ${(error as Error).message}`);
+  }
+  try {
+    const stats = await file.stat();
+    if (!stats.isFile()) throw new LoaderError('read', `kernel image ${path} is not a regular file`);
+    if (stats.size > MAX_KERNEL_IMAGE_BYTES) {
+      throw new LoaderError('read', `kernel image ${path} is ${stats.size} bytes, larger than ${MAX_KERNEL_IMAGE_BYTES}`);
+    }
+    return await file.readFile();
+  } catch (error) {
+    if (error instanceof LoaderError) throw error;
+    throw new LoaderError('read', `cannot read kernel image ${path}: ${(error as Error).message}`);
+  } finally {
+    await file.close();
+  }
+}
+
+/** Loads an image already in memory. */
+export function loadKernelBytes(image: Uint8Array, memory: GuestMemoryWriter, format: KernelFormat): LoadedKernel {
+  if (format.kind === 'raw') return loadRaw(image, memory, { loadAddress: format.loadAddress, entry: format.entry });
+  const detected = detectKernelFormat(image);
+  switch (detected) {
+    case 'elf':
+      return loadPvhElf(image, memory);
+    case 'bzimage':
+      throw new LoaderError('format', 'Linux bzImage boot is not supported yet (issue 3)');
+    case 'unknown':
+      throw new LoaderError(
+        'format',
+        'unrecognised kernel format: expected a PVH ELF (or give a raw image with its load address and entry)',
+      );
+  }
+}
+
+/** Loads a kernel image (bytes, or a path to read) into guest memory and returns where it went. */
+export async function loadKernel(
+  image: Uint8Array | string,
+  memory: GuestMemoryWriter,
+  format: KernelFormat = { kind: 'auto' },
+): Promise<LoadedKernel> {
+  const bytes = typeof image === 'string' ? await readKernelImage(image) : image;
+  return loadKernelBytes(bytes, memory, format);
+}

@@ -1,0 +1,73 @@
+#!/usr/bin/env node
+/**
+ * The engine process: serves one domain. Started by hvd as `node main.js <run-dir>`, detached in its own process
+ * group, it reads domain.json, builds and boots the VM, serves EngineService on the run dir's control socket, and
+ * writes its final status to exit.json before it exits — so hvd can die and come back without the guest noticing.
+ */
+import * as fs from 'node:fs';
+import pino from 'pino';
+import { DomainState, DomainStateReason, type DomainStatus } from '../../gen/hypervisor/v1/domain';
+import { startControlServer } from './control/control-server';
+import { readLaunch, runDirAt, writeExitRecord } from './control/run-dir';
+import { Vm } from './vm/vm';
+
+/** How long clients get to receive the last console output before the engine exits anyway. */
+const SHUTDOWN_GRACE_MS = 2000;
+
+async function main(): Promise<void> {
+  const dir = process.argv[2];
+  if (!dir) throw new Error('usage: engine <run-dir>');
+  const runDir = runDirAt(dir);
+  fs.writeFileSync(runDir.pid, `${process.pid}\n`);
+  const launch = readLaunch(runDir);
+  const logger = pino({ name: 'engine', base: { domain: launch.spec.name, pid: process.pid } }, pino.destination(2));
+
+  let vm: Vm;
+  try {
+    vm = await Vm.create({ domainId: launch.domainId, spec: launch.spec, logger });
+  } catch (err) {
+    const message = `engine could not set up the guest: ${(err as Error).message}`;
+    logger.error({ err }, message);
+    writeExitRecord(runDir, finalStatus(DomainState.DOMAIN_STATE_SHUTOFF, DomainStateReason.DOMAIN_STATE_REASON_FAILED, message));
+    process.exit(1);
+  }
+
+  const server = await startControlServer(runDir.socket, {
+    domainId: launch.domainId,
+    spec: launch.spec,
+    console: vm.console,
+    status: () => vm.status(),
+    counters: () => ({ vcpuExits: vm.vcpuExits, consoleBytesOut: vm.console.bytesOut }),
+    pause: () => vm.pause(),
+    resume: () => vm.resume(),
+  });
+
+  vm.once('stopped', (final) => {
+    logger.info({ state: DomainState[final.state], reason: DomainStateReason[final.reason], message: final.message }, 'guest stopped');
+    writeExitRecord(runDir, final);
+    const exit = () => {
+      fs.rmSync(runDir.socket, { force: true });
+      process.exit(0);
+    };
+    // Let console streams deliver their last bytes, but never hang on a stuck client.
+    setTimeout(() => {
+      server.forceShutdown();
+      exit();
+    }, SHUTDOWN_GRACE_MS).unref();
+    server.tryShutdown(exit);
+  });
+  // SIGTERM is a destroy that lets the engine record it; hvd's DestroyDomain uses SIGKILL on the process group.
+  process.once('SIGTERM', () =>
+    vm.stop(finalStatus(DomainState.DOMAIN_STATE_SHUTOFF, DomainStateReason.DOMAIN_STATE_REASON_DESTROYED, 'engine received SIGTERM')),
+  );
+  logger.info({ socket: runDir.socket }, 'engine ready; vCPUs paused until hvd resumes them');
+}
+
+function finalStatus(state: DomainState, reason: DomainStateReason, message: string): DomainStatus {
+  return { state, reason, stateTime: new Date(), enginePid: 0, guestExitStatus: undefined, message };
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`engine failed: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,15 @@
+export {
+  native,
+  createGuestMemory,
+  isGuestMemory,
+  cpuid,
+  PAGE_SIZE,
+  type GuestMemory,
+  type NativeAddon,
+  type NativeEmulatedCpu,
+  type NativeKvm,
+  type NativeSegment,
+  type NativeSregs,
+  type EmulatedConstants,
+  type KvmConstants,
+} from './addon';

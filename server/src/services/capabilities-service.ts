@@ -1,0 +1,136 @@
+import {
+  type CapabilitiesServiceServer,
+  type DomainCapabilities,
+  type GetCapabilitiesRequest,
+  type GetCapabilitiesResponse,
+  type GetCapabilitiesXmlRequest,
+  type GetCapabilitiesXmlResponse,
+  type GetDomainCapabilitiesRequest,
+  type GetDomainCapabilitiesResponse,
+  type GuestCapabilities,
+  type HostCapabilities,
+} from '../../../gen/hypervisor/v1/capabilities_service';
+import { BootFormat, DomainType } from '../../../gen/hypervisor/v1/domain';
+import { invalidField, unimplemented } from '../errors';
+import { unary } from '../grpc/handle';
+import type { HostFacts, HostProbe } from '../host';
+import { domainTypeLimits } from './domain-limits';
+
+/** The guest architecture: x86-64 guests in long mode. */
+const GUEST_ARCH = 'x86_64';
+const GUEST_WORDSIZE = 64;
+/** libvirt's os type for fully virtualised guests. */
+const GUEST_OS_TYPE = 'hvm';
+/** The one machine type: the hv microvm platform (DESIGN.md, "The guest-visible platform"). */
+const MACHINE = 'hv-microvm';
+/** Domain types in the order they are reported. */
+const DOMAIN_TYPES = [DomainType.DOMAIN_TYPE_EMULATED, DomainType.DOMAIN_TYPE_KVM] as const;
+/**
+ * Guest features in libvirt's <guest><features> vocabulary, only those the platform implements now:
+ * - "acpi": the ACPI PM1a event/control blocks (power button, S5 soft-off; engine/src/devices/acpi-pm.ts). The
+ *   tables that let an OS find them (RSDP/XSDT/FADT) are not written yet (PVH start_info rsdp_paddr is 0): guests
+ *   that know the platform's fixed ports use them today.
+ * Not listed: "apic" (the EMULATED CPU has no local APIC), "pae"/"nonpae" (libvirt lists them for i686 guests
+ * only), "cpuselection", "deviceboot", "disksnapshot" (none exist yet).
+ */
+const GUEST_FEATURES = ['acpi'] as const;
+/**
+ * Kernel formats a domain can boot: PVH ELF and raw flat binaries. Linux bzImage (BOOT_FORMAT_LINUX) comes with
+ * issue 3.
+ */
+const BOOT_FORMATS = [BootFormat.BOOT_FORMAT_PVH, BootFormat.BOOT_FORMAT_RAW] as const;
+/** Optional platform devices a spec can enable: QEMU-compatible isa-debug-exit at 0xf4 (PlatformSpec.debug_exit). */
+const PLATFORM_FEATURES = ['debug_exit'] as const;
+
+function hostCapabilities(host: HostFacts): HostCapabilities {
+  const { cpu, topology, kvm } = host;
+  return {
+    uuid: host.uuid,
+    cpu: {
+      arch: cpu.arch,
+      vendor: cpu.vendor,
+      modelName: cpu.modelName,
+      family: cpu.family,
+      model: cpu.model,
+      stepping: cpu.stepping,
+      features: cpu.features,
+      signature: cpu.signature,
+    },
+    topology: {
+      sockets: topology.sockets,
+      coresPerSocket: topology.coresPerSocket,
+      threadsPerCore: topology.threadsPerCore,
+      onlineCpus: topology.onlineCpus,
+    },
+    numaCells: host.numaCells.map((c) => ({ id: c.id, memoryBytes: c.memoryBytes, cpus: c.cpus, distances: c.distances })),
+    memoryBytes: host.memoryBytes,
+    kvm: {
+      available: kvm.available,
+      unavailableReason: kvm.unavailableReason,
+      apiVersion: kvm.apiVersion,
+      extensions: kvm.extensions,
+      maxVcpus: kvm.maxVcpus,
+      recommendedVcpus: kvm.recommendedVcpus,
+    },
+    secmodels: host.secmodels,
+    hostname: host.hostname,
+    kernelRelease: host.kernelRelease,
+  };
+}
+
+function guestCapabilities(host: HostFacts): GuestCapabilities {
+  return {
+    osType: GUEST_OS_TYPE,
+    arch: GUEST_ARCH,
+    wordsize: GUEST_WORDSIZE,
+    machines: [MACHINE],
+    domainTypes: DOMAIN_TYPES.map((type) => {
+      const { available, unavailableReason } = domainTypeLimits(host, type);
+      return { type, available, unavailableReason };
+    }),
+    features: [...GUEST_FEATURES],
+  };
+}
+
+function domainCapabilities(host: HostFacts, type: DomainType): DomainCapabilities {
+  const limits = domainTypeLimits(host, type);
+  return {
+    type,
+    available: limits.available,
+    unavailableReason: limits.unavailableReason,
+    arch: GUEST_ARCH,
+    machine: MACHINE,
+    maxVcpus: limits.maxVcpus,
+    maxMemoryBytes: limits.maxMemoryBytes,
+    bootFormats: [...BOOT_FORMATS],
+    // No device models yet: a spec may hold no devices.
+    deviceKinds: [],
+    // Nothing can be hotplugged yet.
+    hotplug: { vcpus: false, memory: false, deviceKinds: [] },
+    platformFeatures: [...PLATFORM_FEATURES],
+  };
+}
+
+/** The CapabilitiesService: host facts from the probe (read per call), guest and domain-type limits from them. */
+export function createCapabilitiesService(probe: HostProbe): CapabilitiesServiceServer {
+  return {
+    getCapabilities: unary<GetCapabilitiesRequest, GetCapabilitiesResponse>(() => {
+      const host = probe.host();
+      return { capabilities: { host: hostCapabilities(host), guests: [guestCapabilities(host)] } };
+    }),
+    getCapabilitiesXml: unary<GetCapabilitiesXmlRequest, GetCapabilitiesXmlResponse>(() => {
+      throw unimplemented('GetCapabilitiesXml (libvirt <capabilities> XML, issue 4)');
+    }),
+    getDomainCapabilities: unary<GetDomainCapabilitiesRequest, GetDomainCapabilitiesResponse>((request) => {
+        if (!(DOMAIN_TYPES as readonly DomainType[]).includes(request.type)) {
+          throw invalidField(
+            'type',
+            request.type === DomainType.DOMAIN_TYPE_UNSPECIFIED
+              ? 'required: DOMAIN_TYPE_KVM or DOMAIN_TYPE_EMULATED'
+              : `unknown domain type ${String(request.type)}: DOMAIN_TYPE_KVM or DOMAIN_TYPE_EMULATED`,
+          );
+        }
+        return { capabilities: domainCapabilities(probe.host(), request.type) };
+    }),
+  };
+}

@@ -1,0 +1,216 @@
+/**
+ * The test guest under Debian's QEMU (TCG), the reference peer: proves the guest itself (PVH entry, UART driver,
+ * start_info parsing, actions) independently of hv's engine. Skipped with a printed reason without QEMU.
+ */
+import { spawn } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { describe, expect, inject, it } from 'vitest';
+
+const QEMU_BINARY = 'qemu-system-x86_64';
+/** Guest RAM given to QEMU, in MiB. */
+const GUEST_MIB = 128;
+/** Upper bound for one QEMU run; TCG boots the guest in well under a second. */
+const RUN_TIMEOUT_MS = 30_000;
+/** isa-debug-exit status for a guest write of v. */
+const debugExitStatus = (value: number): number => (value << 1) | 1;
+
+function findOnPath(binary: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (dir === '') continue;
+    const candidate = join(dir, binary);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+const qemu = findOnPath(QEMU_BINARY);
+if (qemu === undefined) {
+  console.warn(`guest-under-qemu: skipped, ${QEMU_BINARY} not found on PATH (apt-get install qemu-system-x86)`);
+}
+
+type Machine = 'microvm' | 'pc';
+
+interface QemuRun {
+  /** QEMU's exit status (null when killed). */
+  status: number | null;
+  /** QEMU was still running when stopWhen's grace period ended (or the guest had to be killed). */
+  killed: boolean;
+  /** Everything the guest wrote to COM1. */
+  output: string;
+  /** QEMU's own diagnostics. */
+  stderr: string;
+  /** output split into lines, empty ones dropped. */
+  lines: string[];
+}
+
+/** A conversation step: once `waitFor` appears in the output, `send` is written to the guest's serial input. */
+interface Step {
+  waitFor: string;
+  send: string;
+}
+
+interface RunOptions {
+  /** Serial input to type as output appears. */
+  steps?: Step[];
+  /** For guests that never exit: once this appears, watch for STOP_GRACE_MS more, then kill QEMU. */
+  stopWhen?: string;
+}
+
+/** How long a never-exiting guest is watched after stopWhen appears (it must stay quiet and alive). */
+const STOP_GRACE_MS = 500;
+
+function runGuest(machine: Machine, cmdline: string, options: RunOptions = {}): Promise<QemuRun> {
+  const steps = options.steps ?? [];
+  const { pvh } = inject('guests');
+  const args = [
+    '-M', machine, '-accel', 'tcg', '-m', `${GUEST_MIB}M`,
+    '-nodefaults', '-display', 'none', '-serial', 'stdio', '-no-reboot',
+    '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04',
+    '-kernel', pvh, '-append', cmdline,
+  ];
+  return new Promise((resolve, reject) => {
+    const child = spawn(qemu as string, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    let output = '';
+    let stderr = '';
+    const pending = [...steps];
+    let stopping = false;
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`QEMU (${machine}, ${cmdline}) did not exit within ${RUN_TIMEOUT_MS} ms; output:\n${output}`));
+    }, RUN_TIMEOUT_MS);
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      output += chunk;
+      while (pending.length > 0 && output.includes(pending[0].waitFor)) {
+        child.stdin.write(pending.shift()!.send);
+      }
+      if (options.stopWhen !== undefined && output.includes(options.stopWhen) && !stopping) {
+        stopping = true;
+        setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+      }
+    });
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk: string) => (stderr += chunk));
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on('close', (status, signal) => {
+      clearTimeout(timer);
+      resolve({ status, killed: signal === 'SIGKILL', output, stderr, lines: output.split('\n').filter((line) => line !== '') });
+    });
+    if (steps.length === 0) child.stdin.end();
+  });
+}
+
+/** The lines every boot prints before its action, checked against what QEMU's PVH boot hands over. */
+function expectBootReport(run: QemuRun, cmdline: string): void {
+  expect(run.lines[0], `guest output:\n${run.output}\nQEMU stderr:\n${run.stderr}`).toBe('hv-guest: ready');
+  expect(run.lines[1]).toMatch(/^hv-guest: start_info=0x[0-9a-f]+ version=1 modules=0$/);
+  expect(run.lines).toContain(`hv-guest: cmdline=${cmdline}`);
+  const summary = run.lines.find((line) => line.startsWith('hv-guest: memmap entries='));
+  const match = /^hv-guest: memmap entries=(\d+) ram=(\d+)$/.exec(summary ?? '');
+  expect(match, `memmap summary in:\n${run.output}`).not.toBeNull();
+  const entries = Number(match![1]);
+  const ram = Number(match![2]);
+  expect(run.lines.filter((line) => /^hv-guest: memmap addr=0x[0-9a-f]+ size=0x[0-9a-f]+ type=\d+$/.test(line)))
+    .toHaveLength(entries);
+  // The firmware keeps a little RAM for itself (EBDA, ACPI, BIOS): at least 7/8 of -m, never more.
+  expect(ram).toBeLessThanOrEqual(GUEST_MIB * 1024 * 1024);
+  expect(ram).toBeGreaterThan((GUEST_MIB * 1024 * 1024 * 7) / 8);
+}
+
+describe.skipIf(qemu === undefined)('test guest under QEMU TCG', () => {
+  describe.each<Machine>(['microvm', 'pc'])('-M %s', (machine) => {
+    it('exit:N leaves through isa-debug-exit with status (N << 1) | 1', async () => {
+      const run = await runGuest(machine, 'action=exit:3');
+      expectBootReport(run, 'action=exit:3');
+      expect(run.lines.slice(-2)).toEqual(['hv-guest: action=exit:3', 'hv-guest: exiting code=3']);
+      expect(run.status).toBe(debugExitStatus(3));
+    });
+
+    it('exit:N takes hex and other words on the cmdline', async () => {
+      const cmdline = 'console=ttyS0 action=exit:0x2a quiet';
+      const run = await runGuest(machine, cmdline);
+      expect(run.lines).toContain(`hv-guest: cmdline=${cmdline}`);
+      expect(run.lines).toContain('hv-guest: exiting code=42');
+      expect(run.status).toBe(debugExitStatus(42));
+    });
+
+    it('echo echoes typed bytes, reports each line and powers off on "poweroff"', async () => {
+      const run = await runGuest(machine, 'action=echo', {
+        steps: [
+          { waitFor: 'hv-guest: echo>', send: 'hello\n' },
+          { waitFor: 'hv-guest: got=hello\n', send: 'poweroff\n' },
+        ],
+      });
+      expectBootReport(run, 'action=echo');
+      expect(run.lines).toContain('hv-guest: echo>hello');
+      expect(run.lines).toContain('hv-guest: got=hello');
+      expect(run.lines).toContain('hv-guest: echo>poweroff');
+      expect(run.lines).toContain('hv-guest: got=poweroff');
+      expect(run.lines).toContain('hv-guest: powering off');
+      // pc has PM1a at 0x604; microvm does not, so the guest falls back to debug-exit 0.
+      expect(run.status).toBe(machine === 'pc' ? 0 : debugExitStatus(0));
+    });
+
+    it('pio-loop:N prints its markers and exits with debug-exit 0', async () => {
+      const run = await runGuest(machine, 'action=pio-loop:100000');
+      expect(run.lines.slice(-2)).toEqual(['hv-guest: pio-loop start n=100000', 'hv-guest: pio-loop done n=100000']);
+      expect(run.status).toBe(debugExitStatus(0));
+    });
+
+    it('tick:N prints numbered lines forever', async () => {
+      const run = await runGuest(machine, 'action=tick:1', { stopWhen: 'hv-guest: tick 3\n' });
+      const ticks = run.lines.filter((line) => line.startsWith('hv-guest: tick '));
+      expect(ticks.slice(0, 3)).toEqual(['hv-guest: tick 1', 'hv-guest: tick 2', 'hv-guest: tick 3']);
+      expect(run.killed).toBe(true);
+    });
+
+    it('hlt halts with interrupts off and stays halted', async () => {
+      const run = await runGuest(machine, 'action=hlt', { stopWhen: 'hv-guest: halting\n' });
+      expect(run.lines.at(-1)).toBe('hv-guest: halting');
+      expect(run.killed).toBe(true);
+    });
+
+    it('spin loops without exiting', async () => {
+      const run = await runGuest(machine, 'action=spin', { stopWhen: 'hv-guest: spinning\n' });
+      expect(run.lines.at(-1)).toBe('hv-guest: spinning');
+      expect(run.killed).toBe(true);
+    });
+
+    it('fault raises #UD with no IDT: a triple fault, which -no-reboot turns into an exit', async () => {
+      const run = await runGuest(machine, 'action=fault');
+      expect(run.lines.slice(-2)).toEqual(['hv-guest: action=fault', 'hv-guest: faulting (ud2)']);
+      expect(run.killed).toBe(false);
+    });
+
+    it('an unknown action is reported, then the guest powers off', async () => {
+      const run = await runGuest(machine, 'action=bogus');
+      expect(run.lines).toContain('hv-guest: error unknown action=bogus');
+      expect(run.lines).toContain('hv-guest: powering off');
+    });
+  });
+
+  it('poweroff on -M pc: ACPI S5 through PM1a control at 0x604 ends QEMU with status 0', async () => {
+    const run = await runGuest('pc', 'action=poweroff');
+    expectBootReport(run, 'action=poweroff');
+    // QEMU acts on the request asynchronously: on a loaded host the guest may print a little more first.
+    const at = run.lines.indexOf('hv-guest: powering off');
+    expect(run.lines.slice(at - 1, at + 1)).toEqual(['hv-guest: action=poweroff', 'hv-guest: powering off']);
+    expect(run.lines).not.toContain('hv-guest: debug-exit ignored');
+    expect(run.status).toBe(0);
+  });
+
+  it('poweroff on -M microvm: no PM1a block at 0x604, so the guest falls back to debug-exit 0', async () => {
+    const run = await runGuest('microvm', 'action=poweroff');
+    expect(run.lines.slice(-2)).toEqual(['hv-guest: powering off', 'hv-guest: acpi poweroff ignored']);
+    expect(run.status).toBe(debugExitStatus(0));
+  });
+});

@@ -1,0 +1,16 @@
+/* What the guest does after reporting its boot information: one function per cmdline "action=". */
+#ifndef HV_GUEST_ACTIONS_H
+#define HV_GUEST_ACTIONS_H
+
+#include "io.h"
+
+void action_poweroff(void) __attribute__((noreturn));
+void action_exit(u32 code) __attribute__((noreturn));
+void action_fault(void) __attribute__((noreturn));
+void action_hlt(void) __attribute__((noreturn));
+void action_spin(void) __attribute__((noreturn));
+void action_echo(void) __attribute__((noreturn));
+void action_pio_loop(u32 count) __attribute__((noreturn));
+void action_tick(u32 millions) __attribute__((noreturn));
+
+#endif
