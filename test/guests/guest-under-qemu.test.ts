@@ -119,8 +119,10 @@ function expectBootReport(run: QemuRun, cmdline: string): void {
   expect(match, `memmap summary in:\n${run.output}`).not.toBeNull();
   const entries = Number(match![1]);
   const ram = Number(match![2]);
-  expect(run.lines.filter((line) => /^hv-guest: memmap addr=0x[0-9a-f]+ size=0x[0-9a-f]+ type=\d+$/.test(line)))
-    .toHaveLength(entries);
+  expect(
+    run.lines.filter((line) => /^hv-guest: memmap addr=0x[0-9a-f]+ size=0x[0-9a-f]+ type=\d+$/.test(line)),
+    `guest output:\n${run.output}\nQEMU stderr:\n${run.stderr}`,
+  ).toHaveLength(entries);
   // The firmware keeps a little RAM for itself (EBDA, ACPI, BIOS): at least 7/8 of -m, never more.
   expect(ram).toBeLessThanOrEqual(GUEST_MIB * 1024 * 1024);
   expect(ram).toBeGreaterThan((GUEST_MIB * 1024 * 1024 * 7) / 8);

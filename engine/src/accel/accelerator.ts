@@ -2,6 +2,7 @@
  * What the VM needs from an accelerator: `emulated` (Unicorn, runs on the event-loop thread in slices) today,
  * `kvm` later. Both end every exit in the VM's one handleExit(exit) switch (exit.ts).
  */
+import type { DescriptorTable, Segment, SpecialRegisters } from '../boot/cpu-state';
 import type { GuestMemory } from '../native';
 
 /** Register order of the native getRegs/setRegs BigUint64Array (engine/native/src/emulated-cpu.cc). */
@@ -19,46 +20,15 @@ export type GeneralRegs = Record<GeneralRegName, bigint>;
 /** Registers to write: bigint, or a number when the value is a safe non-negative integer (as boot code computes). */
 export type GeneralRegsInput = Partial<Record<GeneralRegName, bigint | number>>;
 
-/** kvm_segment: selector and descriptor cache. */
-export interface SegmentState {
-  selector: number;
-  base: number;
-  /** Byte-granular limit. */
-  limit: number;
-  type: number;
-  present: number;
-  dpl: number;
-  db: number;
-  s: number;
-  l: number;
-  g: number;
-}
-
-/** GDTR or IDTR. */
-export interface DescriptorTableState {
-  base: number;
-  limit: number;
-}
+/** The kvm_sregs shapes are defined once, with the boot code that computes them. */
+export type SegmentState = Segment;
+export type DescriptorTableState = DescriptorTable;
 
 /**
- * kvm_sregs subset. On `emulated` the segment caches are loaded from the GDT in guest memory by selector
- * (so the GDT must be written first, exactly as boot code does for KVM); real mode uses selector << 4 bases.
+ * kvm_sregs subset (TR optional). On `emulated` the segment caches are loaded from the GDT in guest memory by
+ * selector (so the GDT must be written first, exactly as boot code does for KVM); real mode uses selector << 4 bases.
  */
-export interface SpecialRegs {
-  cs: SegmentState;
-  ds: SegmentState;
-  es: SegmentState;
-  fs: SegmentState;
-  gs: SegmentState;
-  ss: SegmentState;
-  tr?: SegmentState;
-  gdt: DescriptorTableState;
-  idt: DescriptorTableState;
-  cr0: number;
-  cr3: number;
-  cr4: number;
-  efer: number;
-}
+export type SpecialRegs = Omit<SpecialRegisters, 'tr'> & { tr?: Segment };
 
 /** A vCPU start state computed once by boot code and applied by either accelerator. */
 export interface BootState {

@@ -4,6 +4,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { SpecialRegs } from '../accel/accelerator';
+import type { Segment } from '../boot/cpu-state';
 
 /** Host pages shared by JS and the accelerator: one mmap with PROT_NONE guard pages around it. */
 export interface GuestMemory {
@@ -12,36 +14,10 @@ export interface GuestMemory {
   readonly byteLength: number;
 }
 
-/** Segment selector and hidden state, as kvm_segment; only `selector` (and FS/GS `base` in long mode) is read. */
-export interface NativeSegment {
-  selector: number;
-  base: number;
-  limit: number;
-  type: number;
-  present: number;
-  dpl: number;
-  db: number;
-  s: number;
-  l: number;
-  g: number;
-}
-
-/** kvm_sregs-like state for EmulatedCpu.setSregs; the GDT it names must already be in guest RAM. */
-export interface NativeSregs {
-  cs: NativeSegment;
-  ds: NativeSegment;
-  es: NativeSegment;
-  fs: NativeSegment;
-  gs: NativeSegment;
-  ss: NativeSegment;
-  tr?: NativeSegment;
-  gdt: { base: number; limit: number };
-  idt: { base: number; limit: number };
-  cr0: number;
-  cr3: number;
-  cr4: number;
-  efer: number;
-}
+/** kvm_sregs-like state for EmulatedCpu.setSregs (only selectors, and FS/GS bases in long mode, are read from
+ * segments); the GDT it names must already be in guest RAM. */
+export type NativeSregs = SpecialRegs;
+export type NativeSegment = Segment;
 
 /** One Unicorn x86 engine; see engine/src/accel/emulated-accelerator.ts for the protocol. */
 export interface NativeEmulatedCpu {
