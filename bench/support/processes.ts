@@ -10,7 +10,8 @@ import * as path from 'node:path';
 import { connect, type HvClients } from '../../clients/hvctl/connect';
 import { TimedOutput } from './timed-output';
 
-export const REPO = path.resolve(__dirname, '../..');
+/** The repository root: the nearest directory above this file holding package.json (works from bench/ and dist/bench/). */
+export const REPO = findRepo(__dirname);
 export const HVD_MAIN = path.join(REPO, 'dist/server/src/main.js');
 export const GUEST_ELF = path.join(REPO, 'test/guests/build/guest.elf');
 export const QEMU = process.env.QEMU ?? 'qemu-system-x86_64';
@@ -178,4 +179,11 @@ export function startQemu(args: string[]): Qemu {
       unregister();
     },
   };
+}
+
+function findRepo(from: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
+    if (path.dirname(dir) === dir) throw new Error(`no package.json above ${from}`);
+  }
 }

@@ -63,10 +63,13 @@ program
         },
         platform: { debugExit: Boolean(o.debugExit) },
       });
-      const { domain } = await unaryCall(c.domains.createDomain.bind(c.domains), { spec, paused: false, requestId: '' });
-      if (!o.console) return printDomain(domain);
-      process.stderr.write(`[hvctl: domain ${domain?.name} (${domain?.id}) started; console attached]\n`);
-      await consoleSession(c, o.name, false);
+      // With --console: create paused, attach, then run, so not one byte of output is missed.
+      const { domain } = await unaryCall(c.domains.createDomain.bind(c.domains), { spec, paused: Boolean(o.console), requestId: '' });
+      if (!o.console || !domain) return printDomain(domain);
+      process.stderr.write(`[hvctl: domain ${domain.name} (${domain.id}) created; console attached, Ctrl-] detaches]\n`);
+      const session = consoleSession(c, domain.id, false);
+      await unaryCall(c.domains.resumeDomain.bind(c.domains), { domain: domain.id, requestId: '' });
+      await session;
     }),
   );
 

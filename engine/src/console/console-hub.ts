@@ -35,6 +35,8 @@ export class ConsoleHub {
   private batch = Buffer.alloc(BATCH_BYTES);
   private batchLength = 0;
   private readonly inputQueue: Buffer[] = [];
+  /** The guest stopped: late clients still get the scrollback, then the end. */
+  private closed = false;
   bytesOut = 0;
 
   /** `deliverInput` offers bytes to the guest's receive side and returns how many it took. */
@@ -69,6 +71,7 @@ export class ConsoleHub {
       const history = this.scrollback.snapshot();
       if (history.length > 0) client.send(history);
     }
+    if (this.closed) return client.close();
     this.clients.add(client);
     if (options.input) {
       if (this.writer) this.writer.revokeInput();
@@ -110,6 +113,7 @@ export class ConsoleHub {
   /** Detaches every client (the guest stopped). */
   close(): void {
     this.flush();
+    this.closed = true;
     for (const client of this.clients) client.close();
     this.clients.clear();
     this.writer = undefined;

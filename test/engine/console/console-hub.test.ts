@@ -87,4 +87,15 @@ describe('ConsoleHub', () => {
     expect(a.closed).toBe(true);
     expect(hub.clientCount).toBe(0);
   });
+
+  it('still replays the scrollback to a client attaching after the guest stopped, then ends it', () => {
+    const hub = new ConsoleHub(1024, () => 0);
+    putText(hub, 'last words');
+    hub.close();
+    const late = client();
+    hub.attach(late, { skipScrollback: false, input: false, force: false });
+    expect(late.received).toBe('last words');
+    expect(late.closed).toBe(true);
+    expect(hub.clientCount).toBe(0);
+  });
 });
