@@ -29,6 +29,17 @@ export const RAM_START = 0;
 export const PCI_HOLE_START = 0xc000_0000;
 /** End of the PCI hole (4 GiB): RAM beyond PCI_HOLE_START continues here. */
 export const PCI_HOLE_END = 0x1_0000_0000;
+/** 32-bit PCI MMIO window for BARs, at the start of the PCI hole. */
+export const PCI_MMIO32_START = 0xc000_0000;
+/** End of the 32-bit BAR window (exclusive); ECAM follows. */
+export const PCI_MMIO32_END = 0xe000_0000;
+/** PCI Express ECAM (memory-mapped configuration): 1 MiB per bus, buses 0-255. */
+export const PCI_ECAM_START = 0xe000_0000;
+export const PCI_ECAM_SIZE = 0x1000_0000;
+/** IOAPIC registers (as on PCs; declared in the MADT). */
+export const IOAPIC_START = 0xfec0_0000;
+/** Local APIC registers (as on PCs; declared in the MADT). */
+export const LAPIC_START = 0xfee0_0000;
 /** Smallest RAM size the platform boots with: boot structures below 1 MiB plus room for a kernel above it. */
 export const MIN_RAM_BYTES = 2 * MiB;
 /** Largest RAM size: keeps every guest physical address a safe JavaScript integer with margin (1 TiB). */
