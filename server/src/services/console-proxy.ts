@@ -3,86 +3,97 @@ import type {
   StreamConsoleRequest as EngineConsoleRequest,
   StreamConsoleResponse as EngineConsoleResponse,
 } from '../../../gen/hypervisor/engine/v1/engine_service';
-import type { StreamConsoleRequest, StreamConsoleResponse } from '../../../gen/hypervisor/v1/domain_service';
+import type { DomainStatus } from '../../../gen/hypervisor/v1/domain';
+import type { ConsoleOpen, StreamConsoleRequest, StreamConsoleResponse } from '../../../gen/hypervisor/v1/domain_service';
 import type { DomainManager } from '../domains/domain-manager';
 import { ApiError, invalidField, toServiceError } from '../errors';
 
 type ConsoleCall = ServerDuplexStream<StreamConsoleRequest, StreamConsoleResponse>;
 type EngineConsoleCall = ClientDuplexStream<EngineConsoleRequest, EngineConsoleResponse>;
 
-/**
- * StreamConsole: relays one client to the engine's console stream. When the domain stops, the client gets the
- * domain's final status as the last message and the stream ends OK.
- */
-export function serveConsole(call: ConsoleCall, manager: DomainManager): void {
-  let engineCall: EngineConsoleCall | undefined;
-  let finished = false;
-  const fail = (err: unknown) => {
-    if (finished) return;
-    finished = true;
-    engineCall?.cancel();
-    call.emit('error', toServiceError(err));
-  };
+/** Engine refusals passed on to the client as they are (input held by another client, reader too slow, …). */
+const REFUSALS = new Set([status.FAILED_PRECONDITION, status.INVALID_ARGUMENT, status.RESOURCE_EXHAUSTED]);
 
-  call.on('data', (request: StreamConsoleRequest) => {
-    if (finished) return;
-    const kind = request.kind;
-    if (!engineCall) {
-      if (kind?.$case !== 'open') return fail(invalidField('open', 'the first message must open the console'));
-      try {
-        engineCall = open(call, manager, kind.value, () => (finished = true), fail);
-      } catch (err) {
-        fail(err);
-      }
-      return;
-    }
-    if (kind?.$case !== 'input') return fail(invalidField('open', 'the console is already open; send input'));
-    engineCall.write({ kind: { $case: 'input', value: kind.value } });
-  });
-  call.on('cancelled', () => {
-    finished = true;
-    engineCall?.cancel();
-  });
+/** StreamConsole: one client relayed to the engine's console stream. */
+export function serveConsole(call: ConsoleCall, manager: DomainManager): void {
+  new ConsoleRelay(call, manager);
 }
 
-function open(
-  call: ConsoleCall,
-  manager: DomainManager,
-  options: { domain: string; skipScrollback: boolean; input: boolean; force: boolean },
-  markFinished: () => void,
-  fail: (err: unknown) => void,
-): EngineConsoleCall {
-  if (options.domain === '') throw invalidField('open.domain', 'required');
-  const record = manager.registry.get(options.domain);
-  const engine = manager.runningEngine(record);
-  const stopped = record.stopped;
-  const engineCall = engine.client.streamConsole();
-  engineCall.write({ kind: { $case: 'attach', value: { skipScrollback: options.skipScrollback, input: options.input, force: options.force } } });
-  engineCall.on('data', (response: EngineConsoleResponse) => {
-    const kind = response.kind;
-    if (kind?.$case === 'output') call.write({ kind: { $case: 'output', value: kind.value } });
-    else if (kind?.$case === 'inputRevoked') call.write({ kind: { $case: 'inputRevoked', value: {} } });
-  });
-  // The engine ends the stream (or its socket goes away) when the guest stops: report how it ended.
-  let closing = false;
-  const closeWithFinalStatus = () => {
-    if (closing) return;
-    closing = true;
-    void stopped?.then((final) => {
-      if (call.cancelled) return;
-      markFinished();
-      call.write({ kind: { $case: 'closed', value: final } });
-      call.end();
+/**
+ * Relays output and input between a client and the engine. When the domain stops — the engine ends its stream, or
+ * its socket goes away when it is killed — the client gets the domain's final status as the last message and the
+ * stream ends OK.
+ */
+class ConsoleRelay {
+  private engineCall: EngineConsoleCall | undefined;
+  private closing = false;
+  private done = false;
+
+  constructor(
+    private readonly call: ConsoleCall,
+    private readonly manager: DomainManager,
+  ) {
+    call.on('data', (request: StreamConsoleRequest) => this.onClientMessage(request));
+    call.on('cancelled', () => {
+      this.done = true;
+      this.engineCall?.cancel();
     });
-  };
-  engineCall.on('end', closeWithFinalStatus);
-  engineCall.on('error', (err: ServiceError) => {
-    if (err.code === status.CANCELLED) return;
-    // The engine refused this client (input held by another, reader too slow): pass that on as it is.
-    if (err.code === status.FAILED_PRECONDITION || err.code === status.INVALID_ARGUMENT || err.code === status.RESOURCE_EXHAUSTED) {
-      return fail(new ApiError(err.code, err.details));
+  }
+
+  private onClientMessage(request: StreamConsoleRequest): void {
+    if (this.done) return;
+    const kind = request.kind;
+    try {
+      if (!this.engineCall) {
+        if (kind?.$case !== 'open') throw invalidField('open', 'the first message must open the console');
+        this.open(kind.value);
+      } else if (kind?.$case === 'input') {
+        this.engineCall.write({ kind: { $case: 'input', value: kind.value } });
+      } else {
+        throw invalidField('input', 'the console is already open; only input may follow');
+      }
+    } catch (err) {
+      this.fail(err);
     }
-    closeWithFinalStatus();
-  });
-  return engineCall;
+  }
+
+  private open(options: ConsoleOpen): void {
+    if (options.domain === '') throw invalidField('open.domain', 'required');
+    const record = this.manager.registry.get(options.domain);
+    const engine = this.manager.runningEngine(record);
+    const stopped = record.stopped;
+    const engineCall = engine.client.streamConsole();
+    this.engineCall = engineCall;
+    engineCall.write({ kind: { $case: 'attach', value: { skipScrollback: options.skipScrollback, input: options.input, force: options.force } } });
+    engineCall.on('data', (response: EngineConsoleResponse) => {
+      const kind = response.kind;
+      if (kind?.$case === 'output') this.call.write({ kind: { $case: 'output', value: kind.value } });
+      else if (kind?.$case === 'inputRevoked') this.call.write({ kind: { $case: 'inputRevoked', value: {} } });
+    });
+    engineCall.on('end', () => this.closeWithFinalStatus(stopped));
+    engineCall.on('error', (err: ServiceError) => {
+      if (err.code === status.CANCELLED) return;
+      if (REFUSALS.has(err.code)) return this.fail(new ApiError(err.code, err.details));
+      this.closeWithFinalStatus(stopped);
+    });
+  }
+
+  /** Both 'error' and 'end' may arrive for one engine stream: the final status is sent once. */
+  private closeWithFinalStatus(stopped: Promise<DomainStatus> | undefined): void {
+    if (this.closing) return;
+    this.closing = true;
+    void stopped?.then((final) => {
+      if (this.done || this.call.cancelled) return;
+      this.done = true;
+      this.call.write({ kind: { $case: 'closed', value: final } });
+      this.call.end();
+    });
+  }
+
+  private fail(err: unknown): void {
+    if (this.done) return;
+    this.done = true;
+    this.engineCall?.cancel();
+    this.call.emit('error', toServiceError(err));
+  }
 }
