@@ -241,8 +241,8 @@ describe('bad input', () => {
   });
 
   it('answers RPCs that later issues build with UNIMPLEMENTED naming what is missing', async () => {
-    const err = await rejection(unaryCall(domains().defineDomain.bind(domains()), { spec: spec(''), autostart: false, requestId: '' }));
+    const err = await rejection(unaryCall(domains().importLibvirtXml.bind(domains()), { xml: '<domain/>', define: false, requestId: '' }));
     expect(err.code).toBe(status.UNIMPLEMENTED);
-    expect(err.details).toMatch(/DefineDomain/);
+    expect(err.details).toMatch(/ImportLibvirtXml/);
   });
 });

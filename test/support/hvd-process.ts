@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { connect, type HvClients } from '../../clients/hvctl/connect';
+import { connect, unaryCall, type HvClients } from '../../clients/hvctl/connect';
 
 export const REPO = path.resolve(__dirname, '../..');
 export const HVD_MAIN = path.join(REPO, 'dist/server/src/main.js');
@@ -11,6 +11,7 @@ export const HVCTL_MAIN = path.join(REPO, 'dist/clients/hvctl/main.js');
 /** A real hvd process from the compiled tree, on a unix socket in a fresh temporary directory. */
 export interface HvdUnderTest {
   dir: string;
+  stateDir: string;
   socket: string;
   runDir: string;
   process: ChildProcess;
@@ -19,19 +20,24 @@ export interface HvdUnderTest {
   enginePids(): number[];
   /** Stops hvd and kills every engine it left (tests must not leak processes). */
   stop(): Promise<void>;
+  /** SIGKILLs hvd alone: engines keep running (for restart tests; start again with startHvd(dir)). */
+  kill(): Promise<void>;
 }
 
-export async function startHvd(): Promise<HvdUnderTest> {
+/** Starts hvd in a fresh temporary directory, or again in `reuseDir` (a restart: same socket, run and state dirs). */
+export async function startHvd(reuseDir?: string): Promise<HvdUnderTest> {
   if (!fs.existsSync(HVD_MAIN)) throw new Error(`${HVD_MAIN} is missing: run 'npm run build' first`);
   // Short paths: unix socket paths must stay under 108 bytes.
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hv-'));
+  const dir = reuseDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'hv-'));
   const socket = path.join(dir, 'hvd.sock');
   const runDir = path.join(dir, 'run');
-  const child = spawn(process.execPath, [HVD_MAIN, '--socket', socket, '--run-dir', runDir, '--log-level', 'warn'], {
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  const stateDir = path.join(dir, 'state');
+  const args = [HVD_MAIN, '--socket', socket, '--run-dir', runDir, '--state-dir', stateDir, '--log-level', 'warn'];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+  // A restarted hvd finds the old socket file: wait until the new process answers on it.
   await waitFor(() => fs.existsSync(socket), 10_000, `hvd socket ${socket}`);
   const clients = connect(socket);
+  await answers(clients, 10_000);
   const enginePids = () =>
     fs.existsSync(runDir)
       ? fs.readdirSync(runDir).flatMap((d) => {
@@ -41,11 +47,17 @@ export async function startHvd(): Promise<HvdUnderTest> {
       : [];
   return {
     dir,
+    stateDir,
     socket,
     runDir,
     process: child,
     clients,
     enginePids,
+    kill: async () => {
+      clients.close();
+      child.kill('SIGKILL');
+      await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(undefined) : child.once('exit', r)));
+    },
     stop: async () => {
       clients.close();
       for (const pid of enginePids()) killGroup(pid);
@@ -54,6 +66,19 @@ export async function startHvd(): Promise<HvdUnderTest> {
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+async function answers(clients: HvClients, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await unaryCall(clients.capabilities.getDomainCapabilities.bind(clients.capabilities), { type: 2 }, { deadline: Date.now() + 2000 });
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
 }
 
 export function killGroup(pid: number): void {

@@ -5,15 +5,21 @@ import {
   DomainSpec,
   DomainState,
   DomainStateReason,
+  LifecycleAction,
   type DomainStatus,
 } from '../../../gen/hypervisor/v1/domain';
-import { ApiError, failedPrecondition, resourceExhausted } from '../errors';
+import { LifecycleEventType } from '../../../gen/hypervisor/v1/events';
+import { ApiError, failedPrecondition, invalidField, resourceExhausted } from '../errors';
 import { EngineProcess, EngineStartError, type EngineExit } from '../engine/engine-process';
+import type { EventLog } from '../events/event-log';
+import type { Store } from '../store/store';
 import { DomainRegistry, type DomainRecord } from './domain-registry';
 import { validateSpec, type SpecContext } from './validate-spec';
 
 export interface DomainManagerOptions {
   registry: DomainRegistry;
+  store: Store;
+  events: EventLog;
   runRoot: string;
   engineMain: string;
   specContext: SpecContext;
@@ -22,7 +28,13 @@ export interface DomainManagerOptions {
   logger: Logger;
 }
 
-/** Starts and stops domains: the state machine between API requests and engine processes. */
+/** Default wait for a guest to power off after the power button (libvirt's shutdown waits as long as asked). */
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 60_000;
+
+/**
+ * The domain state machine between API requests, the store and engine processes, with libvirt's semantics:
+ * transient domains (CreateDomain) vanish when they stop; persistent ones (DefineDomain) are stored and stay SHUTOFF.
+ */
 export class DomainManager {
   constructor(private readonly options: DomainManagerOptions) {}
 
@@ -30,31 +42,87 @@ export class DomainManager {
     return this.options.registry;
   }
 
+  /** Loads the stored definitions (all SHUTOFF until reattached or started). */
+  loadStored(): void {
+    for (const stored of this.options.store.listDomains()) {
+      this.registry.add({
+        ...stored,
+        persistent: true,
+        status: status(DomainState.DOMAIN_STATE_SHUTOFF, DomainStateReason.DOMAIN_STATE_REASON_DEFINED),
+        starting: false,
+        destroyRequested: false,
+        rebootRequested: false,
+      });
+    }
+  }
+
   /** Starts a transient domain (libvirt's virDomainCreateXML); `paused` leaves its vCPUs stopped. */
   async create(input: DomainSpec | undefined, paused = false): Promise<DomainRecord> {
     const spec = await validateSpec(input, this.options.specContext);
-    const now = new Date();
-    const record: DomainRecord = {
-      id: spec.uuid,
-      name: spec.name,
-      spec,
-      persistent: false,
-      autostart: false,
-      status: status(DomainState.DOMAIN_STATE_SHUTOFF, DomainStateReason.DOMAIN_STATE_REASON_UNSPECIFIED),
-      createTime: now,
-      updateTime: now,
-      etag: etagOf(spec),
-      starting: true,
-      destroyRequested: false,
-    };
+    const record = newRecord(spec, false, false);
     this.registry.add(record);
     try {
-      this.checkFitsNow(record);
-      await this.startEngine(record, paused);
+      await this.startEngine(record, paused, DomainStateReason.DOMAIN_STATE_REASON_BOOTED);
     } catch (err) {
       this.registry.remove(record.id);
       throw err;
     }
+    return record;
+  }
+
+  /** Stores a persistent definition, or replaces the one with the same uuid (libvirt's virDomainDefineXML). */
+  async define(input: DomainSpec | undefined, autostart: boolean): Promise<DomainRecord> {
+    const spec = await validateSpec(input, this.options.specContext);
+    const existing = this.registry.find(spec.uuid);
+    if (existing && existing.id === spec.uuid) {
+      this.registry.checkNameFree(spec.name, existing.id);
+      if (existing.engine && existing.name !== spec.name) throw failedPrecondition(`domain "${existing.name}" cannot be renamed while it runs`);
+      Object.assign(existing, { name: spec.name, spec, persistent: true, autostart, updateTime: new Date(), etag: etagOf(spec, autostart) });
+      this.persist(existing);
+      this.lifecycleEvent(existing, LifecycleEventType.LIFECYCLE_EVENT_TYPE_DEFINED);
+      return existing;
+    }
+    const record = newRecord(spec, true, autostart);
+    record.status = status(DomainState.DOMAIN_STATE_SHUTOFF, DomainStateReason.DOMAIN_STATE_REASON_DEFINED);
+    this.registry.add(record);
+    this.persist(record);
+    this.lifecycleEvent(record, LifecycleEventType.LIFECYCLE_EVENT_TYPE_DEFINED);
+    return record;
+  }
+
+  /** Replaces a persistent domain's configuration; a running domain picks it up at its next start. */
+  async update(idOrName: string, input: DomainSpec | undefined, etag: string, autostart: boolean | undefined): Promise<DomainRecord> {
+    const record = this.registry.get(idOrName);
+    if (!record.persistent) throw failedPrecondition(`domain "${record.name}" is transient: define it to change its configuration`);
+    if (etag !== '' && etag !== record.etag) throw new ApiError(grpcStatus.ABORTED, `etag "${etag}" does not match the domain's current etag; get it again and retry`);
+    const withId = DomainSpec.fromPartial({ ...input, uuid: input?.uuid || record.id });
+    if (withId.uuid.toLowerCase() !== record.id) throw invalidField('spec.uuid', 'the uuid of a domain cannot change');
+    const spec = await validateSpec(withId, this.options.specContext);
+    this.registry.checkNameFree(spec.name, record.id);
+    if (record.engine && spec.name !== record.name) throw failedPrecondition(`domain "${record.name}" cannot be renamed while it runs`);
+    const nextAutostart = autostart ?? record.autostart;
+    Object.assign(record, { name: spec.name, spec, autostart: nextAutostart, updateTime: new Date(), etag: etagOf(spec, nextAutostart) });
+    this.persist(record);
+    this.lifecycleEvent(record, LifecycleEventType.LIFECYCLE_EVENT_TYPE_DEFINED);
+    return record;
+  }
+
+  /** Removes the stored definition; a running domain keeps running as a transient one (as libvirt). */
+  undefine(idOrName: string): void {
+    const record = this.registry.get(idOrName);
+    if (!record.persistent) throw failedPrecondition(`domain "${record.name}" is transient: there is no definition to remove`);
+    this.options.store.deleteDomain(record.id);
+    record.persistent = false;
+    record.autostart = false;
+    if (!record.engine && !record.starting) this.registry.remove(record.id);
+    this.lifecycleEvent(record, LifecycleEventType.LIFECYCLE_EVENT_TYPE_UNDEFINED);
+  }
+
+  /** Starts a defined domain (libvirt's virDomainCreate). */
+  async start(idOrName: string, paused = false): Promise<DomainRecord> {
+    const record = this.registry.get(idOrName);
+    if (record.engine || record.starting) throw wrongState(record, 'started', 'SHUTOFF');
+    await this.startEngine(record, paused, DomainStateReason.DOMAIN_STATE_REASON_BOOTED);
     return record;
   }
 
@@ -68,12 +136,34 @@ export class DomainManager {
     return record;
   }
 
+  /**
+   * Presses the power button and waits for the guest to power off. A guest that does not within the timeout is
+   * reported with DEADLINE_EXCEEDED and left running: hvd never claims a shutdown that did not happen.
+   */
+  async shutdown(idOrName: string, timeoutMs = DEFAULT_SHUTDOWN_TIMEOUT_MS, reboot = false): Promise<DomainRecord> {
+    const record = this.registry.get(idOrName);
+    const engine = this.runningEngine(record);
+    if (record.status.state !== DomainState.DOMAIN_STATE_RUNNING) throw wrongState(record, reboot ? 'rebooted' : 'shut down', 'RUNNING');
+    const stopped = record.stopped;
+    record.rebootRequested = reboot;
+    await engine.pressPowerButton();
+    const outcome = await Promise.race([stopped?.then(() => 'stopped' as const), delay(timeoutMs).then(() => 'timeout' as const)]);
+    if (outcome === 'timeout') {
+      record.rebootRequested = false;
+      throw new ApiError(grpcStatus.DEADLINE_EXCEEDED, `domain "${record.name}" did not power off within ${timeoutMs} ms of the power button; it is still running (does the guest handle ACPI power button events?)`);
+    }
+    // A reboot restarts the domain when its engine ended; wait for that start to finish.
+    if (reboot) await this.waitRunning(record);
+    return record;
+  }
+
   /** Pauses the vCPUs of a running domain (libvirt's virDomainSuspend). */
   async suspend(idOrName: string): Promise<DomainRecord> {
     const record = this.registry.get(idOrName);
     const engine = this.runningEngine(record);
     if (record.status.state !== DomainState.DOMAIN_STATE_RUNNING) throw wrongState(record, 'suspended', 'RUNNING');
     record.status = { ...(await engine.pause()), enginePid: engine.pid };
+    this.lifecycleEvent(record, LifecycleEventType.LIFECYCLE_EVENT_TYPE_SUSPENDED);
     return record;
   }
 
@@ -83,21 +173,48 @@ export class DomainManager {
     const engine = this.runningEngine(record);
     if (record.status.state !== DomainState.DOMAIN_STATE_PAUSED) throw wrongState(record, 'resumed', 'PAUSED');
     record.status = { ...(await engine.resume()), enginePid: engine.pid, reason: DomainStateReason.DOMAIN_STATE_REASON_UNPAUSED };
+    this.lifecycleEvent(record, LifecycleEventType.LIFECYCLE_EVENT_TYPE_RESUMED);
     return record;
   }
 
   /** The engine serving a running domain, or FAILED_PRECONDITION naming the state it is in. */
   runningEngine(record: DomainRecord): EngineProcess {
     if (record.starting) throw failedPrecondition(`domain "${record.name}" is starting`);
-    if (!record.engine) throw failedPrecondition(`domain "${record.name}" is not running (state ${DomainState[record.status.state]})`);
+    if (!record.engine) throw wrongState(record, 'used this way', 'running');
     return record.engine;
+  }
+
+  /** Adopts an engine that kept running while hvd was down (its domain is known from the store or its launch file). */
+  async adopt(record: DomainRecord, engine: EngineProcess): Promise<void> {
+    const state = await engine.getState();
+    const live = state.status;
+    if (live && live.state !== DomainState.DOMAIN_STATE_RUNNING && live.state !== DomainState.DOMAIN_STATE_PAUSED) {
+      // Its guest already stopped and the engine is on its way out: settle the domain once it is gone.
+      this.settleEndedWhileAway(record, await engine.exited);
+      engine.removeRunDir();
+      return;
+    }
+    record.engine = engine;
+    record.liveSpec = state.spec;
+    record.destroyRequested = false;
+    record.rebootRequested = false;
+    record.stopped = engine.exited.then((exit) => this.onEngineExit(record, engine, exit));
+    record.status = { ...(live ?? status(DomainState.DOMAIN_STATE_RUNNING, DomainStateReason.DOMAIN_STATE_REASON_REATTACHED)), enginePid: engine.pid };
+    if (record.status.state === DomainState.DOMAIN_STATE_RUNNING) record.status.reason = DomainStateReason.DOMAIN_STATE_REASON_REATTACHED;
+    this.options.logger.info({ domain: record.name, pid: engine.pid }, 'reattached to a running engine');
+  }
+
+  /** Applies what an engine that ended while hvd was down recorded, as if hvd had seen it end. */
+  settleEndedWhileAway(record: DomainRecord, exit: EngineExit): void {
+    const final = finalStatus(record, exit);
+    this.afterStop(record, final);
   }
 
   private checkFitsNow(record: DomainRecord): void {
     const inUse = this.registry
       .list()
       .filter((r) => r !== record && (r.engine || r.starting))
-      .reduce((sum, r) => sum + (r.spec.memory?.currentBytes ?? 0), 0);
+      .reduce((sum, r) => sum + ((r.liveSpec ?? r.spec).memory?.currentBytes ?? 0), 0);
     const wanted = record.spec.memory?.currentBytes ?? 0;
     const host = this.options.hostMemoryBytes();
     if (inUse + wanted > host) {
@@ -105,21 +222,29 @@ export class DomainManager {
     }
   }
 
-  private async startEngine(record: DomainRecord, paused: boolean): Promise<void> {
+  private async startEngine(record: DomainRecord, paused: boolean, reason: DomainStateReason): Promise<void> {
+    record.starting = true;
+    try {
+      this.checkFitsNow(record);
+      await this.spawnEngine(record, paused, reason);
+    } finally {
+      record.starting = false;
+    }
+    this.lifecycleEvent(record, LifecycleEventType.LIFECYCLE_EVENT_TYPE_STARTED);
+  }
+
+  private async spawnEngine(record: DomainRecord, paused: boolean, reason: DomainStateReason): Promise<void> {
     let engine: EngineProcess;
     try {
-      engine = await EngineProcess.spawn({
-        runRoot: this.options.runRoot,
-        engineMain: this.options.engineMain,
-        domainId: record.id,
-        spec: record.spec,
-      });
+      engine = await EngineProcess.spawn({ runRoot: this.options.runRoot, engineMain: this.options.engineMain, domainId: record.id, spec: record.spec });
     } catch (err) {
       if (err instanceof EngineStartError) throw new ApiError(grpcStatus.INTERNAL, `domain "${record.name}" failed to start: ${err.message}`);
       throw err;
     }
     record.engine = engine;
+    record.liveSpec = record.spec;
     record.destroyRequested = false;
+    record.rebootRequested = false;
     record.stopped = engine.exited.then((exit) => this.onEngineExit(record, engine, exit));
     // Engines start with vCPUs paused: from here on a fast guest's whole life is observable (console, exit).
     let live: DomainStatus | undefined;
@@ -130,34 +255,104 @@ export class DomainManager {
       await record.stopped;
       throw err;
     }
-    record.starting = false;
     // A guest may already have come and gone; then onEngineExit has recorded how it ended.
-    if (record.engine === engine && live) record.status = { ...live, enginePid: engine.pid };
+    if (record.engine === engine && live) {
+      record.status = { ...live, enginePid: engine.pid };
+      if (live.state === DomainState.DOMAIN_STATE_RUNNING) record.status.reason = reason;
+    }
     this.options.logger.info({ domain: record.name, id: record.id, pid: engine.pid }, 'domain started');
   }
 
   private onEngineExit(record: DomainRecord, engine: EngineProcess, exit: EngineExit): DomainStatus {
-    record.status = finalStatus(record, exit);
+    const final = finalStatus(record, exit);
     record.engine = undefined;
     engine.removeRunDir();
-    if (!record.persistent) this.registry.remove(record.id);
+    this.afterStop(record, final);
+    return final;
+  }
+
+  /** Records the end, publishes it, and applies the lifecycle action (restart, or forget a transient domain). */
+  private afterStop(record: DomainRecord, final: DomainStatus): void {
+    record.status = final;
+    record.liveSpec = undefined;
     this.options.logger.info(
-      { domain: record.name, id: record.id, state: DomainState[record.status.state], reason: DomainStateReason[record.status.reason] },
+      { domain: record.name, id: record.id, state: DomainState[final.state], reason: DomainStateReason[final.reason], message: final.message },
       'domain stopped',
     );
-    return record.status;
+    const crashed = final.state === DomainState.DOMAIN_STATE_CRASHED;
+    this.lifecycleEvent(record, crashed ? LifecycleEventType.LIFECYCLE_EVENT_TYPE_CRASHED : LifecycleEventType.LIFECYCLE_EVENT_TYPE_STOPPED);
+    if (this.shouldRestart(record, final)) {
+      record.rebootRequested = false;
+      void this.startEngine(record, false, DomainStateReason.DOMAIN_STATE_REASON_BOOTED).catch((err: unknown) => {
+        this.options.logger.error({ err, domain: record.name }, 'lifecycle restart failed');
+        record.status = { ...status(DomainState.DOMAIN_STATE_SHUTOFF, DomainStateReason.DOMAIN_STATE_REASON_FAILED), message: String((err as Error).message) };
+        if (!record.persistent) this.registry.remove(record.id);
+      });
+      return;
+    }
+    if (!record.persistent) this.registry.remove(record.id);
+  }
+
+  /** on_poweroff / on_crash RESTART, or a reboot asked through RebootDomain; never after a client's destroy. */
+  private shouldRestart(record: DomainRecord, final: DomainStatus): boolean {
+    if (record.destroyRequested) return false;
+    const lifecycle = record.spec.lifecycle;
+    if (final.reason === DomainStateReason.DOMAIN_STATE_REASON_SHUTDOWN) {
+      return record.rebootRequested || lifecycle?.onPoweroff === LifecycleAction.LIFECYCLE_ACTION_RESTART;
+    }
+    if (final.state === DomainState.DOMAIN_STATE_CRASHED) return lifecycle?.onCrash === LifecycleAction.LIFECYCLE_ACTION_RESTART;
+    return false;
+  }
+
+  private async waitRunning(record: DomainRecord): Promise<void> {
+    for (let i = 0; i < 200 && !record.engine; i++) await delay(25);
+  }
+
+  private persist(record: DomainRecord): void {
+    this.options.store.putDomain({
+      id: record.id,
+      name: record.name,
+      spec: record.spec,
+      autostart: record.autostart,
+      etag: record.etag,
+      createTime: record.createTime,
+      updateTime: record.updateTime,
+    });
+  }
+
+  private lifecycleEvent(record: DomainRecord, type: LifecycleEventType): void {
+    this.options.events.publish(record, { $case: 'lifecycle', value: { type, state: record.status.state, reason: record.status.reason } });
   }
 }
 
+export function newRecord(spec: DomainSpec, persistent: boolean, autostart: boolean): DomainRecord {
+  const now = new Date();
+  return {
+    id: spec.uuid,
+    name: spec.name,
+    spec,
+    persistent,
+    autostart,
+    status: status(DomainState.DOMAIN_STATE_SHUTOFF, DomainStateReason.DOMAIN_STATE_REASON_UNSPECIFIED),
+    createTime: now,
+    updateTime: now,
+    etag: etagOf(spec, autostart),
+    starting: false,
+    destroyRequested: false,
+    rebootRequested: false,
+  };
+}
+
 function wrongState(record: DomainRecord, verb: string, needed: string): Error {
-  return failedPrecondition(`domain "${record.name}" cannot be ${verb}: it is ${DomainState[record.status.state].replace('DOMAIN_STATE_', '')}, not ${needed}`);
+  const state = DomainState[record.status.state].replace('DOMAIN_STATE_', '');
+  return failedPrecondition(`domain "${record.name}" cannot be ${verb}: it is ${state}, not ${needed}`);
 }
 
 /** What an engine's end means: a kill hvd asked for, the engine's own exit record, or else a crash. */
 function finalStatus(record: DomainRecord, exit: EngineExit): DomainStatus {
   if (record.destroyRequested) return status(DomainState.DOMAIN_STATE_SHUTOFF, DomainStateReason.DOMAIN_STATE_REASON_DESTROYED);
   if (exit.record) return { ...exit.record, enginePid: 0, stateTime: exit.record.stateTime ?? new Date() };
-  const how = exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code}`;
+  const how = exit.signal ? `signal ${exit.signal}` : exit.code === null ? 'it was gone when hvd looked' : `exit code ${exit.code}`;
   return { ...status(DomainState.DOMAIN_STATE_CRASHED, DomainStateReason.DOMAIN_STATE_REASON_CRASHED), message: `engine ended unexpectedly (${how})` };
 }
 
@@ -165,6 +360,10 @@ function status(state: DomainState, reason: DomainStateReason, enginePid = 0): D
   return { state, reason, stateTime: new Date(), enginePid, guestExitStatus: undefined, message: '' };
 }
 
-function etagOf(spec: DomainSpec): string {
-  return createHash('sha256').update(JSON.stringify(DomainSpec.toJSON(spec))).digest('hex').slice(0, 16);
+function etagOf(spec: DomainSpec, autostart: boolean): string {
+  return createHash('sha256').update(JSON.stringify({ spec: DomainSpec.toJSON(spec), autostart })).digest('hex').slice(0, 16);
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

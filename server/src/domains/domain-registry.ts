@@ -6,7 +6,10 @@ import type { EngineProcess } from '../engine/engine-process';
 export interface DomainRecord {
   id: string;
   name: string;
+  /** The configuration the next start uses (for a persistent domain, what is stored). */
   spec: DomainSpec;
+  /** The configuration the running engine was started with. */
+  liveSpec?: DomainSpec;
   persistent: boolean;
   autostart: boolean;
   status: DomainStatus;
@@ -19,6 +22,8 @@ export interface DomainRecord {
   starting: boolean;
   /** A client asked for the engine to be killed, so its end is DESTROYED rather than a crash. */
   destroyRequested: boolean;
+  /** RebootDomain pressed the power button: the guest's power-off restarts it instead of stopping it. */
+  rebootRequested: boolean;
   /** Resolves with the final status when the current engine has ended. */
   stopped?: Promise<DomainStatus>;
 }
@@ -46,10 +51,15 @@ export class DomainRegistry {
 
   add(record: DomainRecord): void {
     if (this.byId.has(record.id)) throw alreadyExists('domain', record.id, `a domain with uuid ${record.id} already exists`);
-    for (const other of this.byId.values()) {
-      if (other.name === record.name) throw alreadyExists('domain', record.name, `a domain named "${record.name}" already exists`);
-    }
+    this.checkNameFree(record.name, record.id);
     this.byId.set(record.id, record);
+  }
+
+  /** ALREADY_EXISTS unless no other domain than `id` is called `name`. */
+  checkNameFree(name: string, id: string): void {
+    for (const other of this.byId.values()) {
+      if (other.name === name && other.id !== id) throw alreadyExists('domain', name, `a domain named "${name}" already exists`);
+    }
   }
 
   remove(id: string): void {

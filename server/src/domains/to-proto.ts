@@ -5,7 +5,8 @@ export function toDomainProto(record: DomainRecord): Domain {
   return {
     id: record.id,
     name: record.name,
-    spec: record.spec,
+    // A running domain shows what runs (libvirt's live XML); a stored change applies at the next start.
+    spec: record.liveSpec ?? record.spec,
     persistent: record.persistent,
     autostart: record.autostart,
     status: record.status,

@@ -7,6 +7,7 @@ import {
   domainTypeToJSON,
 } from '../../../gen/hypervisor/v1/domain';
 import { invalidArgument, type FieldViolation } from '../errors';
+import { validateDevices } from './validate-devices';
 
 /** What the host allows for one domain type (from the capabilities probe). */
 export interface TypeLimits {
@@ -18,12 +19,23 @@ export interface TypeLimits {
 
 export interface SpecContext {
   limits(type: DomainType): TypeLimits;
-  /** Checks the kernel image can be loaded into this much RAM; resolves with why not, or undefined. */
-  checkKernel(boot: NonNullable<DomainSpec['boot']>, memoryBytes: number): Promise<string | undefined>;
+  /**
+   * Checks the kernel image (and a Linux kernel's initrd and cmdline) can be loaded into this much RAM; resolves
+   * with why not (a string for boot.kernel_path, or the field at fault), or undefined.
+   */
+  checkKernel(
+    boot: NonNullable<DomainSpec['boot']>,
+    memoryBytes: number,
+  ): Promise<string | { field: string; description: string } | undefined>;
   /** Least guest RAM the platform boots with. */
   minMemoryBytes: number;
   /** Longest kernel command line the platform passes, without its NUL. */
   maxCmdlineBytes: number;
+  /**
+   * Why an image file (kernel, initrd, disk) given in `field` may not be used — not absolute, "..", outside the image
+   * roots, a device node, another user's file (server/src/access/image-roots.ts) — or undefined. Absent: no policy.
+   */
+  checkPath?(field: string, path: string): string | undefined;
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
@@ -72,27 +84,36 @@ export async function validateSpec(input: DomainSpec | undefined, ctx: SpecConte
   if (!boot) fail('boot', 'required');
   else {
     if (boot.kernelPath === '') fail('boot.kernel_path', 'required');
-    if (boot.initrdPath !== '') fail('boot.initrd_path', 'initrd is not supported yet (comes with Linux boot, issue 3)');
+    if (boot.initrdPath !== '' && boot.format !== BootFormat.BOOT_FORMAT_LINUX && boot.format !== BootFormat.BOOT_FORMAT_UNSPECIFIED) {
+      fail('boot.initrd_path', 'only a Linux bzImage (BOOT_FORMAT_LINUX, or auto-detected) takes an initrd');
+    }
     if (Buffer.byteLength(boot.cmdline) > ctx.maxCmdlineBytes) fail('boot.cmdline', `longer than ${ctx.maxCmdlineBytes} bytes`);
     if (boot.cmdline.includes('\0')) fail('boot.cmdline', 'must not contain NUL');
     if (boot.format === BootFormat.UNRECOGNIZED) fail('boot.format', 'unknown boot format');
     if (boot.format !== BootFormat.BOOT_FORMAT_RAW && (boot.loadAddress !== 0 || boot.entryAddress !== 0)) {
       fail(boot.loadAddress !== 0 ? 'boot.load_address' : 'boot.entry_address', 'only meaningful with BOOT_FORMAT_RAW');
     }
-    if (boot.kernelPath !== '' && memoryOk) {
+    let pathsOk = true;
+    for (const [field, file] of [['boot.kernel_path', boot.kernelPath], ['boot.initrd_path', boot.initrdPath]] as const) {
+      const problem = file !== '' ? ctx.checkPath?.(field, file) : undefined;
+      if (problem) {
+        fail(field, problem);
+        pathsOk = false;
+      }
+    }
+    if (boot.kernelPath !== '' && memoryOk && pathsOk) {
       const problem = await ctx.checkKernel(boot, memory.currentBytes);
-      if (problem) fail('boot.kernel_path', problem);
+      if (typeof problem === 'string') fail('boot.kernel_path', problem);
+      else if (problem) fail(problem.field, problem.description);
     }
   }
 
-  spec.devices.forEach((device, i) => {
-    fail(`devices[${i}]`, `${device.kind?.$case ?? 'unknown'} devices are not supported yet (device models come with issue 3)`);
-  });
+  await validateDevices(spec.devices, fail, ctx.checkPath?.bind(ctx));
   const lifecycle = spec.lifecycle;
   for (const key of ['onPoweroff', 'onReboot', 'onCrash'] as const) {
     const action = lifecycle?.[key] ?? LifecycleAction.LIFECYCLE_ACTION_UNSPECIFIED;
-    if (action !== LifecycleAction.LIFECYCLE_ACTION_UNSPECIFIED && action !== LifecycleAction.LIFECYCLE_ACTION_DESTROY) {
-      fail(`lifecycle.${snake(key)}`, 'only DESTROY is supported yet (restart and preserve come with issue 4)');
+    if (action === LifecycleAction.LIFECYCLE_ACTION_PRESERVE || action === LifecycleAction.UNRECOGNIZED) {
+      fail(`lifecycle.${snake(key)}`, 'only DESTROY and RESTART are supported yet (PRESERVE needs an engine that outlives its guest)');
     }
   }
   if (bad.length > 0) throw invalidArgument(bad);

@@ -6,6 +6,7 @@ import {
   EngineServiceClient,
   type GetStateResponse,
   type PauseResponse,
+  type PowerButtonResponse,
   type ResumeResponse,
 } from '../../../gen/hypervisor/engine/v1/engine_service';
 import type { DomainSpec, DomainStatus } from '../../../gen/hypervisor/v1/domain';
@@ -38,27 +39,50 @@ const CONTROL_CALL_TIMEOUT_MS = 5000;
 const DEFAULT_READY_TIMEOUT_MS = 10_000;
 const STDERR_TAIL_BYTES = 2048;
 
-/** One running engine process: spawned detached in its own process group, reached over its control socket. */
+/** How often an engine hvd did not spawn itself (reattached after a restart) is checked for liveness. */
+const ATTACHED_POLL_MS = 250;
+
+/**
+ * One running engine process: spawned detached in its own process group, reached over its control socket. hvd
+ * either spawned it (and learns of its end from the kernel) or reattached to it after a restart (and polls it).
+ */
 export class EngineProcess {
   readonly client: EngineServiceClient;
   readonly exited: Promise<EngineExit>;
+  private ended = false;
 
   private constructor(
     readonly runDir: RunDir,
-    private readonly child: ChildProcess,
+    readonly pid: number,
+    child: ChildProcess | undefined,
   ) {
     this.client = new EngineServiceClient(`unix://${runDir.socket}`, credentials.createInsecure());
-    this.exited = new Promise((resolve) => {
-      child.once('exit', (code, signal) => {
-        resolve({ record: readExitRecord(runDir), code, signal });
-        // Closed a turn later, so calls still open (console streams) first see the engine's end.
-        setImmediate(() => this.client.close());
-      });
+    this.exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+      if (child) return child.once('exit', (code, signal) => resolve({ code, signal }));
+      const timer = setInterval(() => {
+        if (!isAlive(pid)) {
+          clearInterval(timer);
+          resolve({ code: null, signal: null });
+        }
+      }, ATTACHED_POLL_MS);
+    }).then(({ code, signal }) => {
+      this.ended = true;
+      // Closed a turn later, so calls still open (console streams) first see the engine's end.
+      setImmediate(() => this.client.close());
+      return { record: readExitRecord(runDir), code, signal };
     });
   }
 
-  get pid(): number {
-    return this.child.pid ?? 0;
+  /** Reattaches to an engine that kept running while hvd was down; undefined unless its pid is alive. */
+  static attach(runDir: RunDir): EngineProcess | undefined {
+    let pid: number;
+    try {
+      pid = Number(fs.readFileSync(runDir.pid, 'utf8'));
+    } catch {
+      return undefined;
+    }
+    if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid) || !isEngineOf(pid, runDir)) return undefined;
+    return new EngineProcess(runDir, pid, undefined);
   }
 
   static async spawn(options: SpawnOptions): Promise<EngineProcess> {
@@ -76,7 +100,7 @@ export class EngineProcess {
       fs.closeSync(stdout);
       fs.closeSync(stderr);
     }
-    const engine = new EngineProcess(runDir, child);
+    const engine = new EngineProcess(runDir, child.pid ?? 0, child);
     try {
       await engine.waitReady(options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS);
     } catch (err) {
@@ -100,6 +124,10 @@ export class EngineProcess {
     return statusOf(await this.call<ResumeResponse>((deadline, cb) => this.client.resume({}, new Metadata(), { deadline }, cb)));
   }
 
+  async pressPowerButton(): Promise<void> {
+    await this.call<PowerButtonResponse>((deadline, cb) => this.client.powerButton({}, new Metadata(), { deadline }, cb));
+  }
+
   /** A unary control call with a deadline; failures become UNAVAILABLE (the engine is gone or stuck). */
   private call<Res>(invoke: (deadline: number, callback: (err: ServiceError | null, response: Res) => void) => void): Promise<Res> {
     return new Promise((resolve, reject) =>
@@ -111,10 +139,9 @@ export class EngineProcess {
 
   /** Stops the engine at once: SIGKILL to its whole process group. */
   kill(): void {
-    const pid = this.child.pid;
-    if (pid === undefined || this.child.exitCode !== null || this.child.signalCode !== null) return;
+    if (this.ended || this.pid <= 0) return;
     try {
-      process.kill(-pid, 'SIGKILL');
+      process.kill(-this.pid, 'SIGKILL');
     } catch {
       // Already gone.
     }
@@ -152,6 +179,24 @@ export class EngineProcess {
 function statusOf(response: { status?: DomainStatus }): DomainStatus {
   if (!response.status) throw unavailable('engine answered without a status');
   return response.status;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Guards against pid reuse: the process must be an engine serving this run directory. */
+function isEngineOf(pid: number, runDir: RunDir): boolean {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(runDir.dir);
+  } catch {
+    return false;
+  }
 }
 
 function tail(file: string): string {

@@ -93,10 +93,10 @@ describe('validateSpec', async () => {
 
   it('refuses devices and lifecycle actions that are not built yet, naming them', async () => {
     const spec = good();
-    spec.devices = [{ id: '', kind: { $case: 'rng', value: {} } }];
-    spec.lifecycle = { onPoweroff: LifecycleAction.LIFECYCLE_ACTION_RESTART, onReboot: 0, onCrash: 0 };
+    spec.devices = [{ id: '', kind: { $case: 'nic', value: { tap: 'tap0', mac: '' } } }];
+    spec.lifecycle = { onPoweroff: LifecycleAction.LIFECYCLE_ACTION_PRESERVE, onReboot: 0, onCrash: 0 };
     const bad = await violations(spec);
-    expect(bad['spec.devices[0]']).toMatch(/rng devices are not supported yet/);
-    expect(bad['spec.lifecycle.on_poweroff']).toMatch(/only DESTROY/);
+    expect(bad['spec.devices[0]']).toMatch(/nic devices are not supported yet/);
+    expect(bad['spec.lifecycle.on_poweroff']).toMatch(/only DESTROY and RESTART/);
   });
 });

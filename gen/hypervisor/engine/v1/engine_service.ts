@@ -26,6 +26,12 @@ export const protobufPackage = "hypervisor.engine.v1";
 
 export const protobufFileName = "hypervisor/engine/v1/engine_service.proto";
 
+export interface PowerButtonRequest {
+}
+
+export interface PowerButtonResponse {
+}
+
 export interface PauseRequest {
 }
 
@@ -70,6 +76,110 @@ export interface StreamConsoleResponse {
   /** Another client took the input with force. */
   { $case: "inputRevoked"; value: boolean } | undefined;
 }
+
+function createBasePowerButtonRequest(): PowerButtonRequest {
+  return {};
+}
+
+export const PowerButtonRequest: MessageFns<PowerButtonRequest> = {
+  encode(_: PowerButtonRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PowerButtonRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePowerButtonRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): PowerButtonRequest {
+    return {};
+  },
+
+  toJSON(_: PowerButtonRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<PowerButtonRequest>): PowerButtonRequest {
+    return PowerButtonRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<PowerButtonRequest>): PowerButtonRequest {
+    const message = createBasePowerButtonRequest();
+    return message;
+  },
+};
+
+function createBasePowerButtonResponse(): PowerButtonResponse {
+  return {};
+}
+
+export const PowerButtonResponse: MessageFns<PowerButtonResponse> = {
+  encode(_: PowerButtonResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PowerButtonResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePowerButtonResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): PowerButtonResponse {
+    return {};
+  },
+
+  toJSON(_: PowerButtonResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<PowerButtonResponse>): PowerButtonResponse {
+    return PowerButtonResponse.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<PowerButtonResponse>): PowerButtonResponse {
+    const message = createBasePowerButtonResponse();
+    return message;
+  },
+};
 
 function createBasePauseRequest(): PauseRequest {
   return {};
@@ -938,6 +1048,16 @@ export const EngineServiceService = {
     responseSerialize: (value: ResumeResponse): Buffer => Buffer.from(ResumeResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ResumeResponse => ResumeResponse.decode(value),
   },
+  /** Presses the ACPI power button: sets PWRBTN_STS in the PM1a event block (and raises the SCI where possible). */
+  powerButton: {
+    path: "/hypervisor.engine.v1.EngineService/PowerButton" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: PowerButtonRequest): Buffer => Buffer.from(PowerButtonRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PowerButtonRequest => PowerButtonRequest.decode(value),
+    responseSerialize: (value: PowerButtonResponse): Buffer => Buffer.from(PowerButtonResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PowerButtonResponse => PowerButtonResponse.decode(value),
+  },
 } as const;
 
 export interface EngineServiceServer extends UntypedServiceImplementation {
@@ -949,6 +1069,8 @@ export interface EngineServiceServer extends UntypedServiceImplementation {
   pause: handleUnaryCall<PauseRequest, PauseResponse>;
   /** Runs the vCPUs. An engine starts paused, so hvd can attach before the guest executes its first instruction. */
   resume: handleUnaryCall<ResumeRequest, ResumeResponse>;
+  /** Presses the ACPI power button: sets PWRBTN_STS in the PM1a event block (and raises the SCI where possible). */
+  powerButton: handleUnaryCall<PowerButtonRequest, PowerButtonResponse>;
 }
 
 export interface EngineServiceClient extends Client {
@@ -1006,6 +1128,22 @@ export interface EngineServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ResumeResponse) => void,
+  ): ClientUnaryCall;
+  /** Presses the ACPI power button: sets PWRBTN_STS in the PM1a event block (and raises the SCI where possible). */
+  powerButton(
+    request: PowerButtonRequest,
+    callback: (error: ServiceError | null, response: PowerButtonResponse) => void,
+  ): ClientUnaryCall;
+  powerButton(
+    request: PowerButtonRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: PowerButtonResponse) => void,
+  ): ClientUnaryCall;
+  powerButton(
+    request: PowerButtonRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PowerButtonResponse) => void,
   ): ClientUnaryCall;
 }
 

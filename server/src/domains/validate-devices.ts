@@ -1,0 +1,76 @@
+import { constants, promises as fs } from 'node:fs';
+import type { DeviceSpec } from '../../../gen/hypervisor/v1/domain';
+
+/** Longest virtio-blk serial: the GET_ID answer is 20 bytes. */
+export const MAX_DISK_SERIAL_BYTES = 20;
+/** Device ids as hvd assigns them and users may choose them. */
+const DEVICE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+/** Kinds the engine serves now; the others name the issue that brings them. */
+const SUPPORTED = new Set(['disk', 'rng']);
+
+/**
+ * Checks spec.devices (fields named devices[i]...) and normalises them in place: empty ids become "<kind><n>"
+ * (disk0, disk1, rng0) skipping ids taken by the spec; disks must be readable regular files, writable unless
+ * read_only. `checkPath` applies the server's image-path policy when there is one.
+ */
+export async function validateDevices(
+  devices: DeviceSpec[],
+  fail: (field: string, description: string) => void,
+  checkPath?: (field: string, path: string) => string | undefined,
+): Promise<void> {
+  const taken = new Set<string>();
+  devices.forEach((device, i) => {
+    if (device.id === '') return;
+    if (!DEVICE_ID.test(device.id)) fail(`devices[${i}].id`, 'must be 1-63 letters, digits, ".", "_" or "-", starting with a letter or digit');
+    else if (taken.has(device.id)) fail(`devices[${i}].id`, `"${device.id}" is used by another device`);
+    taken.add(device.id);
+  });
+  const next = new Map<string, number>();
+  for (const [i, device] of devices.entries()) {
+    const kind = device.kind?.$case;
+    if (kind === undefined || !SUPPORTED.has(kind)) {
+      fail(`devices[${i}]`, `${kind ?? 'unknown'} devices are not supported yet (device models come with issue 3)`);
+      continue;
+    }
+    if (device.id === '') {
+      let n = next.get(kind) ?? 0;
+      while (taken.has(`${kind}${n}`)) n++;
+      device.id = `${kind}${n}`;
+      taken.add(device.id);
+      next.set(kind, n + 1);
+    }
+    if (device.kind?.$case === 'disk') await checkDisk(device.kind.value, `devices[${i}].disk`, fail, checkPath);
+  }
+}
+
+async function checkDisk(
+  disk: { path: string; readOnly: boolean; serial: string },
+  at: string,
+  fail: (field: string, description: string) => void,
+  checkPath?: (field: string, path: string) => string | undefined,
+): Promise<void> {
+  if (Buffer.byteLength(disk.serial) > MAX_DISK_SERIAL_BYTES || !/^[\x20-\x7e]*$/.test(disk.serial)) {
+    fail(`${at}.serial`, `at most ${MAX_DISK_SERIAL_BYTES} printable ASCII characters`);
+  }
+  if (disk.path === '') {
+    fail(`${at}.path`, 'required');
+    return;
+  }
+  const policy = checkPath?.(`${at}.path`, disk.path);
+  if (policy !== undefined) {
+    fail(`${at}.path`, policy);
+    return;
+  }
+  try {
+    const stat = await fs.stat(disk.path);
+    if (!stat.isFile()) {
+      fail(`${at}.path`, `${disk.path} is not a regular file`);
+      return;
+    }
+    await fs.access(disk.path, disk.readOnly ? constants.R_OK : constants.R_OK | constants.W_OK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'does not exist' : code === 'EACCES' || code === 'EPERM' ? `is not ${disk.readOnly ? 'readable' : 'readable and writable'} (set read_only for a read-only disk)` : (err as Error).message;
+    fail(`${at}.path`, `${disk.path} ${why}`);
+  }
+}
