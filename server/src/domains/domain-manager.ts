@@ -162,7 +162,9 @@ export class DomainManager {
     const record = this.registry.get(idOrName);
     const engine = this.runningEngine(record);
     if (record.status.state !== DomainState.DOMAIN_STATE_RUNNING) throw wrongState(record, 'suspended', 'RUNNING');
-    record.status = { ...(await engine.pause()), enginePid: engine.pid };
+    const paused = await engine.pause();
+    if (record.engine !== engine) throw wrongState(record, 'suspended', 'RUNNING');
+    record.status = { ...paused, enginePid: engine.pid };
     this.lifecycleEvent(record, LifecycleEventType.LIFECYCLE_EVENT_TYPE_SUSPENDED);
     return record;
   }
@@ -172,7 +174,9 @@ export class DomainManager {
     const record = this.registry.get(idOrName);
     const engine = this.runningEngine(record);
     if (record.status.state !== DomainState.DOMAIN_STATE_PAUSED) throw wrongState(record, 'resumed', 'PAUSED');
-    record.status = { ...(await engine.resume()), enginePid: engine.pid, reason: DomainStateReason.DOMAIN_STATE_REASON_UNPAUSED };
+    const resumed = await engine.resume();
+    if (record.engine !== engine) throw wrongState(record, 'resumed', 'PAUSED');
+    record.status = { ...resumed, enginePid: engine.pid, reason: DomainStateReason.DOMAIN_STATE_REASON_UNPAUSED };
     this.lifecycleEvent(record, LifecycleEventType.LIFECYCLE_EVENT_TYPE_RESUMED);
     return record;
   }

@@ -11,7 +11,7 @@ import {
 } from '../../../gen/hypervisor/engine/v1/engine_service';
 import type { DomainSpec, DomainStatus } from '../../../gen/hypervisor/v1/domain';
 import { readExitRecord, runDirFor, writeLaunch, type RunDir } from '../../../engine/src/control/run-dir';
-import { unavailable } from '../errors';
+import { failedPrecondition, unavailable } from '../errors';
 
 /** How an engine ended: its own exit record when it wrote one, and what the kernel said. */
 export interface EngineExit {
@@ -36,6 +36,8 @@ export class EngineStartError extends Error {}
 const READY_POLL_MS = 20;
 const PING_TIMEOUT_MS = 1000;
 const CONTROL_CALL_TIMEOUT_MS = 5000;
+/** How long a failed control call waits to learn whether the engine ended. */
+const ENDED_GRACE_MS = 1000;
 const DEFAULT_READY_TIMEOUT_MS = 10_000;
 const STDERR_TAIL_BYTES = 2048;
 
@@ -130,11 +132,14 @@ export class EngineProcess {
 
   /** A unary control call with a deadline; failures become UNAVAILABLE (the engine is gone or stuck). */
   private call<Res>(invoke: (deadline: number, callback: (err: ServiceError | null, response: Res) => void) => void): Promise<Res> {
-    return new Promise((resolve, reject) =>
-      invoke(Date.now() + CONTROL_CALL_TIMEOUT_MS, (err, response) =>
-        err ? reject(unavailable(`engine ${this.pid} did not answer: ${err.details}`)) : resolve(response),
-      ),
-    );
+    return new Promise<Res>((resolve, reject) =>
+      invoke(Date.now() + CONTROL_CALL_TIMEOUT_MS, (err, response) => (err ? reject(err) : resolve(response))),
+    ).catch(async (err: ServiceError) => {
+      // An engine killed during the call (a concurrent destroy) is a state change, not an outage.
+      const gone = await Promise.race([this.exited.then(() => true), delay(ENDED_GRACE_MS).then(() => false)]);
+      if (gone) throw failedPrecondition(`the domain stopped during the call (engine ${this.pid} ended)`);
+      throw unavailable(`engine ${this.pid} did not answer: ${err.details}`);
+    });
   }
 
   /** Stops the engine at once: SIGKILL to its whole process group. */
@@ -179,6 +184,10 @@ export class EngineProcess {
 function statusOf(response: { status?: DomainStatus }): DomainStatus {
   if (!response.status) throw unavailable('engine answered without a status');
   return response.status;
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
 function isAlive(pid: number): boolean {
