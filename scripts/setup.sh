@@ -6,7 +6,9 @@ cd "$(dirname "$0")/.."
 
 # libunicorn-dev: the emulated accelerator. gcc/binutils/make: the addon and the test guests.
 # qemu-system-x86: the peer the test guests and benchmarks also run under. util-linux/procps: host facts in tests.
-packages=(libunicorn-dev gcc g++ make binutils python3 qemu-system-x86 util-linux procps)
+# libvirt0: libvirt's cpu_map (CPU model and feature names of the capabilities XML) and its RelaxNG schemas;
+# libvirt-clients + libxml2-utils: virt-xml-validate (it runs xmllint) and virsh, which check that XML in tests.
+packages=(libunicorn-dev gcc g++ make binutils python3 qemu-system-x86 util-linux procps acpica-tools libvirt0 libvirt-clients libxml2-utils)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

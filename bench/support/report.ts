@@ -35,9 +35,10 @@ export function fmt(value: number, digits = 3): string {
   return value.toPrecision(digits);
 }
 
-export function table(header: string[], rows: string[][]): string {
+/** A plain-text table; `align` has one letter per column, l or r (default: first column left, the rest right). */
+export function table(header: string[], rows: string[][], align = 'l' + 'r'.repeat(header.length - 1)): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  const line = (cells: string[]) => cells.map((c, i) => (align[i] === 'l' ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 

@@ -8,6 +8,11 @@
         "src/emulated-cpu.cc",
         "src/emulated-cpu-sregs.cc",
         "src/kvm.cc",
+        "src/kvm-vm.cc",
+        "src/kvm-vcpu.cc",
+        "src/kvm-eventfd.cc",
+        "src/kvm-layout.cc",
+        "src/kvm-vcpu-thread.cc",
         "src/host-cpuid.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

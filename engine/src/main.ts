@@ -40,6 +40,7 @@ async function main(): Promise<void> {
     counters: () => ({ vcpuExits: vm.vcpuExits, consoleBytesOut: vm.console.bytesOut }),
     pause: () => vm.pause(),
     resume: () => vm.resume(),
+    pressPowerButton: () => vm.pressPowerButton(),
   });
 
   vm.once('stopped', (final) => {

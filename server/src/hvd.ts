@@ -72,10 +72,11 @@ export class Hvd {
         minMemoryBytes: MIN_RAM_BYTES,
         checkPath: (_field, file) => imageRoots.check(file),
       },
-      hostMemoryBytes: () => probe.host().memoryBytes,
+      hostCapacity: () => ({ cpus: probe.host().topology.onlineCpus, memoryBytes: probe.host().memoryBytes }),
+      overcommit: access.overcommit,
       logger: this.logger,
     });
-    this.api.addService(CapabilitiesServiceService, createCapabilitiesService(probe));
+    this.api.addService(CapabilitiesServiceService, createCapabilitiesService(probe, { engineMain: config.engineMain ?? defaultEngineMain() }));
     this.api.addService(DomainServiceService, createDomainService(this.manager, events, new RequestLog(this.store)));
     this.api.addService(HotplugServiceService, createHotplugService());
   }

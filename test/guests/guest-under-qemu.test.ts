@@ -3,9 +3,10 @@
  * start_info parsing, actions) independently of hv's engine. Skipped with a printed reason without QEMU.
  */
 import { spawn } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
+import { createKnownDisk, expectedSectorLines, knownSector, SECTOR_SIZE, writePattern } from './virtio-disk-image';
 
 const QEMU_BINARY = 'qemu-system-x86_64';
 /** Guest RAM given to QEMU, in MiB. */
@@ -34,7 +35,7 @@ if (qemu === undefined) {
   console.warn(`guest-under-qemu: skipped, ${QEMU_BINARY} not found on PATH (apt-get install qemu-system-x86)`);
 }
 
-type Machine = 'microvm' | 'pc';
+type Machine = 'microvm' | 'pc' | 'q35';
 
 interface QemuRun {
   /** QEMU's exit status (null when killed). */
@@ -60,6 +61,8 @@ interface RunOptions {
   steps?: Step[];
   /** For guests that never exit: once this appears, watch for STOP_GRACE_MS more, then kill QEMU. */
   stopWhen?: string;
+  /** More QEMU arguments (devices). */
+  extraArgs?: string[];
 }
 
 /** How long a never-exiting guest is watched after stopWhen appears (it must stay quiet and alive). */
@@ -73,6 +76,7 @@ function runGuest(machine: Machine, cmdline: string, options: RunOptions = {}): 
     '-nodefaults', '-display', 'none', '-serial', 'stdio', '-no-reboot',
     '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04',
     '-kernel', pvh, '-append', cmdline,
+    ...(options.extraArgs ?? []),
   ];
   return new Promise((resolve, reject) => {
     const child = spawn(qemu as string, args, { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -214,5 +218,89 @@ describe.skipIf(qemu === undefined)('test guest under QEMU TCG', () => {
     const run = await runGuest('microvm', 'action=poweroff');
     expect(run.lines.slice(-2)).toEqual(['hv-guest: powering off', 'hv-guest: acpi poweroff ignored']);
     expect(run.status).toBe(debugExitStatus(0));
+  });
+});
+
+describe.skipIf(qemu === undefined)('the test guest\'s PCI and virtio drivers under QEMU (honest drivers)', () => {
+  const rng = ['-device', 'virtio-rng-pci,disable-legacy=on'];
+  const blk = (file: string, serial: string, readOnly = false) => [
+    '-drive', `file=${file},if=none,id=d0,format=raw${readOnly ? ',readonly=on' : ''}`,
+    '-device', `virtio-blk-pci,drive=d0,disable-legacy=on,serial=${serial}`,
+  ];
+
+  it.each<Machine>(['pc', 'q35'])('pci lists every function on bus 0 with its IDs and class (-M %s)', async (machine) => {
+    const run = await runGuest(machine, 'action=pci', { extraArgs: [...rng, ...blk(createKnownDisk(8), 's1')] });
+    const functions = run.lines.filter((line) => line.startsWith('hv-guest: pci 00:'));
+    expect(functions[0], run.output).toMatch(/^hv-guest: pci 00:00\.0 vendor=8086 device=[0-9a-f]{4} class=060000$/);
+    expect(functions.some((line) => /vendor=1af4 device=1044 class=00ff00$/.test(line))).toBe(true);
+    expect(functions.some((line) => /vendor=1af4 device=1042 class=010000$/.test(line))).toBe(true);
+    expect(run.lines).toContain(`hv-guest: pci functions=${functions.length}`);
+  });
+
+  it('virtio-rng:N reads N bytes that are not all equal', async () => {
+    const run = await runGuest('pc', 'action=virtio-rng:32', { extraArgs: rng });
+    const bytes = run.lines.find((line) => line.startsWith('hv-guest: virtio-rng bytes='));
+    expect(bytes, run.output).toMatch(/^hv-guest: virtio-rng bytes=32 hex=[0-9a-f]{64}$/);
+    expect(run.lines).toContain('hv-guest: virtio-rng all-equal=no');
+    expect(run.lines).toContain('hv-guest: powering off');
+  });
+
+  it('virtio-blk reads capacity, serial and known sectors, and its write reaches the host file', async () => {
+    const disk = createKnownDisk(64);
+    const run = await runGuest('pc', 'action=virtio-blk blk-read=4 blk-write=9', { extraArgs: blk(disk, 'hv-serial-7') });
+    expect(run.lines, run.output).toContain('hv-guest: virtio-blk capacity=64 ro=0 flush=1');
+    expect(run.lines).toContain('hv-guest: virtio-blk serial=hv-serial-7');
+    for (const line of expectedSectorLines(4)) expect(run.lines).toContain(line);
+    expect(run.lines).toContain('hv-guest: virtio-blk write sector=9 status=0 flush=0 read=0 readback=match');
+    const written = readFileSync(disk).subarray(9 * SECTOR_SIZE, 10 * SECTOR_SIZE);
+    expect(Buffer.from(written).equals(Buffer.from(writePattern(9)))).toBe(true);
+    expect(Buffer.from(readFileSync(disk).subarray(8 * SECTOR_SIZE, 9 * SECTOR_SIZE)).equals(Buffer.from(knownSector(8)))).toBe(true);
+  });
+
+  it('virtio-blk on a read-only disk: the device offers RO and fails the write with IOERR', async () => {
+    const disk = createKnownDisk(16);
+    const run = await runGuest('q35', 'action=virtio-blk blk-read=1 blk-write=3', { extraArgs: blk(disk, 'ro', true) });
+    expect(run.lines, run.output).toContain('hv-guest: virtio-blk capacity=16 ro=1 flush=1');
+    expect(run.lines).toContain(expectedSectorLines(1)[0]);
+    expect(run.lines).toContain('hv-guest: virtio-blk write sector=3 status=1 flush=0 read=0 readback=differs');
+    expect(Buffer.from(readFileSync(disk).subarray(3 * SECTOR_SIZE, 4 * SECTOR_SIZE)).equals(Buffer.from(knownSector(3)))).toBe(true);
+  });
+});
+
+describe.skipIf(qemu === undefined)("the test guest's platform actions under QEMU (pvpanic, i8042, ACPI, RTC)", () => {
+  it.each<Machine>(['microvm', 'pc', 'q35'])("acpi finds QEMU's RSDP through start_info and every checksum holds (-M %s)", async (machine) => {
+    const run = await runGuest(machine, 'action=acpi');
+    expect(run.lines.find((line) => line.startsWith('hv-guest: acpi rsdp')), run.output).toMatch(/^hv-guest: acpi rsdp addr=0x[0-9a-f]+ revision=\d+ checksum=ok$/);
+    expect(run.lines.some((line) => /^hv-guest: acpi table=FACP .* checksum=ok$/.test(line))).toBe(true);
+    expect(run.lines.some((line) => /^hv-guest: acpi table=DSDT .* checksum=ok$/.test(line))).toBe(true);
+    expect(run.lines.some((line) => /^hv-guest: acpi done tables=[1-9]\d* bad=0$/.test(line))).toBe(true);
+    // pc and q35 have the PM1a blocks where hv has them; microvm's FADT is hardware-reduced (none).
+    if (machine !== 'microvm') expect(run.lines).toContain('hv-guest: acpi fadt revision=' + (machine === 'pc' ? 1 : 3) + ' pm1a_evt=0x600 pm1a_cnt=0x604 sci=9');
+  });
+
+  it.each<Machine>(['microvm', 'pc'])("rtc reads today's date from QEMU's RTC (-M %s)", async (machine) => {
+    const before = Date.now();
+    const run = await runGuest(machine, 'action=rtc');
+    const after = Date.now();
+    const match = /^hv-guest: rtc date=(\d{4})-(\d\d)-(\d\d) time=(\d\d):(\d\d):(\d\d) status_b=0x[0-9a-f]+$/m.exec(run.output);
+    expect(match, run.output).not.toBeNull();
+    const [, y, mo, d, h, mi, s] = match!.map(Number);
+    const guest = Date.UTC(y, mo - 1, d, h, mi, s);
+    expect(guest).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000 - 1000);
+    expect(guest).toBeLessThanOrEqual(after + 1000);
+  });
+
+  it('panic: QEMU pvpanic reports its events and ends the VM on the panic (-M pc)', async () => {
+    const run = await runGuest('pc', 'action=panic', { extraArgs: ['-device', 'pvpanic'] });
+    expect(run.lines, run.output).toContain('hv-guest: pvpanic events=0x3');
+    expect(run.lines.at(-1)).toBe('hv-guest: panicking (pvpanic)');
+    expect(run.killed).toBe(false);
+  });
+
+  it('reboot: the i8042 reset is a reset request, which -no-reboot turns into an exit (-M pc)', async () => {
+    const run = await runGuest('pc', 'action=reboot');
+    expect(run.lines.at(-1), run.output).toBe('hv-guest: rebooting (i8042 reset)');
+    expect(run.killed).toBe(false);
+    expect(run.status).toBe(0);
   });
 });

@@ -193,7 +193,10 @@ describe('lifecycle', () => {
     // Destroy may meet the domain between two of its lives (starting): retry until it is off and stays off.
     let destroyed: Domain | undefined;
     for (let i = 0; i < 100 && !destroyed; i++) {
-      destroyed = await destroy(defined.id).catch(() => new Promise<undefined>((r) => setTimeout(r, 50)));
+      destroyed = await destroy(defined.id).catch(async () => {
+        await new Promise((r) => setTimeout(r, 50));
+        return undefined;
+      });
     }
     expect(destroyed?.status!.reason).toBe(DomainStateReason.DOMAIN_STATE_REASON_DESTROYED);
     await new Promise((r) => setTimeout(r, 500));

@@ -7,6 +7,11 @@
 #include "guest-memory.h"
 #include "host-cpuid.h"
 #include "instance-data.h"
+#include "kvm-eventfd.h"
+#include "kvm-layout.h"
+#include "kvm-vcpu-thread.h"
+#include "kvm-vcpu.h"
+#include "kvm-vm.h"
 #include "kvm.h"
 
 namespace hv {
@@ -54,10 +59,17 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("GuestMemory", guestMemory);
   exports.Set("EmulatedCpu", EmulatedCpu::Init(env));
   exports.Set("Kvm", Kvm::Init(env));
+  exports.Set("VmFd", VmFd::Init(env));
+  exports.Set("VcpuFd", VcpuFd::Init(env));
+  exports.Set("EventFd", EventFd::Init(env));
+  exports.Set("VcpuThread", VcpuThread::Init(env));
+  exports.Set("vcpuThreadConstants", VcpuThread::Constants(env));
   exports.Set("cpuid", Napi::Function::New(env, HostCpuid, "cpuid"));
   exports.Set("ucStrerror", Napi::Function::New(env, UcStrerror, "ucStrerror"));
   exports.Set("emulatedConstants", EmulatedConstants(env));
   exports.Set("kvmConstants", Kvm::Constants(env));
+  exports.Set("kvmLayout", KvmLayout(env));
+  exports.Set("kvmAbi", KvmAbiNumbers(env));
   unsigned int major = 0, minor = 0;
   uc_version(&major, &minor);
   exports.Set("unicornVersion", Napi::String::New(env, std::to_string(major) + "." + std::to_string(minor)));

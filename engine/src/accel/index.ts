@@ -66,3 +66,8 @@ export {
   type KvmExtensionProbe,
   type KvmProbeResult,
 } from './kvm-probe';
+export {
+  KvmAccelerator,
+  DEFAULT_KVM_SLICE_MICROS,
+  type KvmAcceleratorOptions,
+} from './kvm';

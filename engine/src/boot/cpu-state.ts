@@ -12,6 +12,7 @@
 import { BootSetupError } from './boot-setup-error';
 import {
   BOOT_CODE32_SELECTOR,
+  BOOT_CODE64_SELECTOR,
   BOOT_DATA_SELECTOR,
   BOOT_GDT_LIMIT,
   BOOT_IDT_LIMIT,
@@ -96,6 +97,14 @@ export interface BootCpuState {
 export const CR0_PE = 1 << 0;
 /** CR0.ET: extension type, hard-wired to 1 on every CPU since the 486. */
 export const CR0_ET = 1 << 4;
+/** CR0.PG: paging (with EFER.LME: long mode). */
+export const CR0_PG = 0x8000_0000;
+/** CR4.PAE: physical address extension, required for long mode. */
+export const CR4_PAE = 1 << 5;
+/** EFER.LME: long mode enable. */
+export const EFER_LME = 1 << 8;
+/** EFER.LMA: long mode active (set by the CPU once LME and PG are both on; kvm_sregs carries it). */
+export const EFER_LMA = 1 << 10;
 /** RFLAGS bit 1: reserved, always 1. */
 export const RFLAGS_RESERVED = 1 << 1;
 /** Highest address a 32-bit entry can start at. */
@@ -140,6 +149,34 @@ export function pvhEntryState(entry: number, startInfoGpa: number): BootCpuState
   check32('PVH entry', entry);
   check32('start_info address', startInfoGpa);
   return { regs: { ...zeroRegisters(), rip: entry, rbx: startInfoGpa }, sregs: flatProtectedMode() };
+}
+
+/**
+ * The Linux 64-bit boot protocol entry state (Documentation/arch/x86/boot.rst, "64-bit BOOT PROTOCOL"): long
+ * mode with paging on (CR0.PE|PG, CR4.PAE, EFER.LME|LMA) over identity page tables at pml4Gpa; CS the 64-bit
+ * code segment 0x08 (boot.rst names __BOOT_CS 0x10, but that slot holds the PVH entry's 32-bit code and a
+ * 64-bit CS must have L = 1; the kernel's startup_64 loads its own GDT before using a selector, as Firecracker
+ * and Cloud Hypervisor rely on); DS, ES, SS (and FS, GS) the flat data segment 0x18 (__BOOT_DS); interrupts off;
+ * %rsi = the zero page; rip = entry. Everything else is 0.
+ */
+export function linux64EntryState(entry: number, zeroPageGpa: number, pml4Gpa: number): BootCpuState {
+  check32('Linux 64-bit entry', entry);
+  check32('zero page address', zeroPageGpa);
+  check32('PML4 address', pml4Gpa);
+  if (pml4Gpa % 0x1000 !== 0) throw new BootSetupError('cpu-state', `PML4 address 0x${pml4Gpa.toString(16)} is not page aligned`);
+  const flat = flatProtectedMode();
+  return {
+    regs: { ...zeroRegisters(), rip: entry, rsi: zeroPageGpa },
+    sregs: {
+      ...flat,
+      cs: bootSegment(BOOT_CODE64_SELECTOR),
+      // Unsigned: CR0.PG is bit 31, which a bitwise OR alone would make negative.
+      cr0: (CR0_PE | CR0_ET | CR0_PG) >>> 0,
+      cr3: pml4Gpa,
+      cr4: CR4_PAE,
+      efer: EFER_LME | EFER_LMA,
+    },
+  };
 }
 
 /** The raw image entry state: the same flat 32-bit protected mode, %ebx = 0 (no start_info). */

@@ -3,6 +3,11 @@ export { encodeCmdline, MAX_CMDLINE_BYTES, writeCmdline } from './cmdline';
 export {
   CR0_ET,
   CR0_PE,
+  CR0_PG,
+  CR4_PAE,
+  EFER_LMA,
+  EFER_LME,
+  linux64EntryState,
   pvhEntryState,
   rawEntryState,
   RFLAGS_RESERVED,
@@ -49,3 +54,14 @@ export {
   type StartInfoFields,
 } from './pvh';
 export { setupPvhBoot, setupRawBoot, type PvhBootParams, type PvhBootSetup, type RawBootParams } from './setup-boot';
+export {
+  encodeIdentityPageTables,
+  encodeZeroPage,
+  placeInitrd,
+  setupLinuxBoot,
+  writeIdentityPageTables,
+  ZERO_PAGE_OFFSETS,
+  ZERO_PAGE_SIZE,
+  type LinuxBootParams,
+  type LinuxBootSetup,
+} from './linux';

@@ -19,6 +19,7 @@ export interface EngineHost {
   counters(): EngineCounters;
   pause(): void;
   resume(): void;
+  pressPowerButton(): void;
 }
 
 /** A console reader this far behind is dropped rather than letting the engine buffer without bound. */
@@ -40,6 +41,10 @@ export async function startControlServer(socketPath: string, host: EngineHost): 
     resume: (_call, callback) => {
       host.resume();
       callback(null, { status: host.status() });
+    },
+    powerButton: (_call, callback) => {
+      host.pressPowerButton();
+      callback(null, {});
     },
   };
   server.addService(EngineServiceService, impl);

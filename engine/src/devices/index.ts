@@ -26,7 +26,19 @@ export {
   SCI_IRQ,
   DEBUG_EXIT_PORT,
   DEBUG_EXIT_LEN,
+  I8042_DATA_PORT,
+  I8042_COMMAND_PORT,
+  I8042_KBD_IRQ,
+  PVPANIC_PORT,
+  PVPANIC_LEN,
+  CMOS_INDEX_PORT,
+  CMOS_DATA_PORT,
+  CMOS_LEN,
+  RTC_IRQ,
 } from './ports';
+export { I8042, I8042_CMD_RESET, type I8042Options } from './i8042';
+export { Pvpanic, PVPANIC_PANICKED, PVPANIC_CRASH_LOADED, PVPANIC_EVENTS, type PvpanicOptions } from './pvpanic';
+export { CmosRtc, CMOS_CENTURY, type CmosRtcOptions } from './cmos-rtc';
 export {
   UART_RBR,
   UART_THR,

@@ -18,3 +18,19 @@ export const SCI_IRQ = 9;
 /** QEMU isa-debug-exit compatible port (optional per domain); test guests use iosize 4. */
 export const DEBUG_EXIT_PORT = 0xf4;
 export const DEBUG_EXIT_LEN = 4;
+
+/** i8042 keyboard controller: data port (output/input buffer). */
+export const I8042_DATA_PORT = 0x60;
+/** i8042 status (read) / command (write) port; command 0xFE pulses the CPU reset line. */
+export const I8042_COMMAND_PORT = 0x64;
+/** The i8042's ISA interrupt for keyboard data (IRQ 1). */
+export const I8042_KBD_IRQ = 1;
+/** QEMU's ISA pvpanic port: one byte, reads the supported events, writes report them. */
+export const PVPANIC_PORT = 0x505;
+export const PVPANIC_LEN = 1;
+/** MC146818 CMOS/RTC: index port (bit 7 is the NMI mask) and the data port after it. */
+export const CMOS_INDEX_PORT = 0x70;
+export const CMOS_DATA_PORT = 0x71;
+export const CMOS_LEN = 2;
+/** The RTC's ISA interrupt (IRQ 8). */
+export const RTC_IRQ = 8;

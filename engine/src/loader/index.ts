@@ -1,4 +1,5 @@
 export { checkFit } from './check-fit';
+export { isLoadedBzImage, LINUX_64BIT_ENTRY_OFFSET, loadBzImage, type LinuxKernelInfo, type LoadedBzImage } from './bzimage';
 export {
   BZIMAGE_HEADER_MAGIC,
   BZIMAGE_HEADER_MAGIC_OFFSET,
@@ -29,6 +30,20 @@ export {
   type ElfProgramHeader,
   type ElfSectionHeader,
 } from './parse-elf';
+export { MAX_INITRD_BYTES, readInitrd } from './initrd';
 export { loadPvhElf, type PvhElfOptions } from './pvh-elf';
 export { findPvhEntry, XEN_ELFNOTE_PHYS32_ENTRY, XEN_NOTE_NAME } from './pvh-note';
 export { loadRaw, type RawImagePlacement } from './raw';
+export {
+  BOOT_FLAG,
+  CAN_USE_HEAP,
+  LOADED_HIGH,
+  MIN_BOOT_PROTOCOL,
+  parseSetupHeader,
+  protocolVersion,
+  SETUP_HEADER_OFFSETS,
+  SETUP_HEADER_START,
+  XLF_CAN_BE_LOADED_ABOVE_4G,
+  XLF_KERNEL_64,
+  type SetupHeader,
+} from './setup-header';

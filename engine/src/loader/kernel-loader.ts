@@ -3,11 +3,13 @@
  * writes boot structures (start_info, zero page, cmdline, e820, GDT): that is the boot set-up's job.
  *
  * Format selection: `auto` detects by magic number — an ELF is loaded as a PVH ELF (and rejected without
- * a PVH note), a Linux bzImage ("HdrS" at 0x202) is recognised and rejected until it is supported, anything
- * else is unrecognised. A raw flat binary has no magic and is only loaded when asked for with its placement.
+ * a PVH note), a Linux bzImage ("HdrS" at 0x202) goes to the 64-bit boot protocol loader, anything else is
+ * unrecognised; `linux` insists on a bzImage. A raw flat binary has no magic and is only loaded when asked
+ * for with its placement.
  */
 import { open } from 'node:fs/promises';
 import type { GuestMemoryWriter } from '../memory/guest-memory-writer';
+import { loadBzImage } from './bzimage';
 import { detectKernelFormat } from './detect';
 import type { LoadedKernel } from './loaded-kernel';
 import { LoaderError } from './loader-error';
@@ -18,8 +20,10 @@ import { loadRaw } from './raw';
 export const MAX_KERNEL_IMAGE_BYTES = 1024 * 1024 * 1024;
 
 export type KernelFormat =
-  /** Detect by magic number: PVH ELF (bzImage is recognised and rejected for now). */
+  /** Detect by magic number: PVH ELF or Linux bzImage. */
   | { kind: 'auto' }
+  /** A Linux bzImage through the 64-bit boot protocol (anything else is refused). */
+  | { kind: 'linux' }
   /** A flat binary copied to loadAddress and entered at entry. */
   | { kind: 'raw'; loadAddress: number; entry: number };
 
@@ -50,15 +54,18 @@ export async function readKernelImage(path: string): Promise<Uint8Array> {
 export function loadKernelBytes(image: Uint8Array, memory: GuestMemoryWriter, format: KernelFormat): LoadedKernel {
   if (format.kind === 'raw') return loadRaw(image, memory, { loadAddress: format.loadAddress, entry: format.entry });
   const detected = detectKernelFormat(image);
+  if (format.kind === 'linux' && detected !== 'bzimage') {
+    throw new LoaderError('format', 'not a Linux bzImage: no "HdrS" setup header magic at 0x202');
+  }
   switch (detected) {
     case 'elf':
       return loadPvhElf(image, memory);
     case 'bzimage':
-      throw new LoaderError('format', 'Linux bzImage boot is not supported yet (issue 3)');
+      return loadBzImage(image, memory);
     case 'unknown':
       throw new LoaderError(
         'format',
-        'unrecognised kernel format: expected a PVH ELF (or give a raw image with its load address and entry)',
+        'unrecognised kernel format: expected a PVH ELF or a Linux bzImage (or give a raw image with its load address and entry)',
       );
   }
 }

@@ -10,6 +10,8 @@ export type LoaderStep =
   | 'format'
   /** The ELF header or a header table is malformed or not for x86. */
   | 'parse-elf'
+  /** A bzImage's setup header is malformed, too old or not for a 64-bit entry (the message names the field). */
+  | 'setup-header'
   /** The PVH entry note is missing or malformed. */
   | 'pvh-note'
   /** A segment's file bytes are inconsistent (past the end of the file, file size above memory size). */

@@ -35,12 +35,117 @@ export interface NativeEmulatedCpu {
   close(): void;
 }
 
-/** The /dev/kvm system fd. */
+/** The /dev/kvm system fd (engine/native/src/kvm.cc). */
 export interface NativeKvm {
   apiVersion(): number;
   checkExtension(capability: number): number;
+  /** KVM_GET_VCPU_MMAP_SIZE: bytes of each vCPU's kvm_run mapping. */
+  vcpuMmapSize(): number;
+  /** KVM_GET_SUPPORTED_CPUID: kvm_cpuid_entry2 bytes (40 per entry). */
+  supportedCpuid(): Uint8Array;
+  /** KVM_GET_MSR_INDEX_LIST: MSR indices KVM saves and restores. */
+  msrIndexList(): Uint32Array;
   close(): void;
 }
+
+/** One KVM VM (engine/native/src/kvm-vm.cc); numbers are validated by engine/src/accel/kvm before they get here. */
+export interface NativeVmFd {
+  /** Maps the whole of memory at gpa in slot (null deletes the slot); the VM keeps the memory alive. */
+  setUserMemoryRegion(slot: number, flags: number, gpa: number, memory: GuestMemory | null): void;
+  createIrqchip(): void;
+  createPit2(flags: number): void;
+  setTssAddr(gpa: number): void;
+  setIdentityMapAddr(gpa: number): void;
+  ioeventfd(fd: number, addr: number, length: number, flags: number, datamatch?: bigint | number): void;
+  irqfd(fd: number, gsi: number, flags: number): void;
+  /** Replaces the routing table with kvm_irq_routing_entry bytes (48 per entry). */
+  setGsiRouting(entries: Uint8Array): void;
+  irqLine(irq: number, level: number): void;
+  close(): void;
+}
+
+/** One KVM vCPU (engine/native/src/kvm-vcpu.cc). Struct arguments are kernel-layout bytes (accel/kvm/kvm-abi.ts). */
+export interface NativeVcpuFd {
+  /** The mmap'd kvm_run (KVM_GET_VCPU_MMAP_SIZE bytes), shared with the kernel. */
+  readonly runBuffer: ArrayBuffer;
+  /** KVM_RUN for at most timeoutMicros (0: no limit): 0 after an exit, else EINTR/EAGAIN (no exit to decode). */
+  run(timeoutMicros: number): number;
+  getRegs(out: Uint8Array): void;
+  setRegs(regs: Uint8Array): void;
+  getSregs(out: Uint8Array): void;
+  setSregs(sregs: Uint8Array): void;
+  setCpuid2(entries: Uint8Array): void;
+  /** Returns how many MSRs were set (KVM stops at the first it rejects). */
+  setMsrs(entries: Uint8Array): number;
+  /** Fills each entry's data in place; returns how many were read. */
+  getMsrs(entries: Uint8Array): number;
+  close(): void;
+}
+
+/** A non-blocking eventfd (engine/native/src/kvm-eventfd.cc): ioeventfd doorbells and irqfd triggers. */
+export interface NativeEventFd {
+  readonly fd: number;
+  /** The counter since the last read (0 when nothing was signalled). */
+  read(): number;
+  write(value?: number): void;
+  close(): void;
+}
+
+/**
+ * One vCPU on a native thread of its own (engine/native/src/kvm-vcpu-thread.h): writes posted, reads waited for.
+ * Driven by KVM_RUN on a VcpuFd, or by a Unicorn x86-64 engine over a GuestMemory (how tests drive it here).
+ */
+export interface NativeVcpuThread {
+  start(): void;
+  /** Copies whole exit records (kRecordWords u32 each) into out, waiting up to timeoutMicros for the first. */
+  take(out: Uint32Array, timeoutMicros: number): number;
+  /** Answers the read that ended the last batch (low and high 32 bits). */
+  answer(low: number, high?: number): void;
+  /** Ends the thread and joins it; a waiting read is cancelled. Safe to call twice. */
+  stop(): void;
+  close(): void;
+}
+
+/** Emulated-backend options: 64-bit mode from rip with rsp, RAM at guest-physical 0, one MMIO window. */
+export interface NativeVcpuThreadEmulated {
+  memory: GuestMemory;
+  mmioGpa: number;
+  mmioSize: number;
+  rip: number;
+  rsp: number;
+}
+
+/** Record layout and final kinds of VcpuThread (engine/native/src/kvm-exit-channel.h). */
+export type VcpuThreadConstants = Record<
+  'kRecordWords' | 'kRingRecords' | 'kThreadExitHlt' | 'kThreadExitStopped' | 'kThreadExitError' | 'kThreadExitShutdown',
+  number
+>;
+
+/** Sizes and offsets of kernel structures, from the compiler (pinned by static_assert in kvm-layout.cc). */
+export type KvmLayout = Record<
+  | 'kvmRunSize' | 'kvmRunImmediateExit' | 'kvmRunExitReason' | 'kvmRunIoDirection' | 'kvmRunIoSize' | 'kvmRunIoPort'
+  | 'kvmRunIoCount' | 'kvmRunIoDataOffset' | 'kvmRunMmioPhysAddr' | 'kvmRunMmioData' | 'kvmRunMmioLen'
+  | 'kvmRunMmioIsWrite' | 'kvmRunFailEntryReason' | 'kvmRunFailEntryCpu' | 'kvmRunInternalSuberror'
+  | 'kvmRunInternalNdata' | 'kvmRunInternalData' | 'kvmRunSystemEventType' | 'kvmRunSystemEventNdata'
+  | 'kvmRunSystemEventData' | 'kvmRegsSize' | 'kvmRegsRip' | 'kvmRegsRflags' | 'kvmSegmentSize' | 'kvmSegmentLimit'
+  | 'kvmSegmentSelector' | 'kvmSegmentType' | 'kvmSegmentUnusable' | 'kvmDtableSize' | 'kvmDtableLimit'
+  | 'kvmSregsSize' | 'kvmSregsTr' | 'kvmSregsLdt' | 'kvmSregsGdt' | 'kvmSregsIdt' | 'kvmSregsCr0' | 'kvmSregsCr3'
+  | 'kvmSregsCr4' | 'kvmSregsEfer' | 'kvmSregsApicBase' | 'kvmCpuidEntry2Size' | 'kvmCpuidEntry2Eax'
+  | 'kvmCpuidEntry2Edx' | 'kvmMsrEntrySize' | 'kvmMsrEntryData' | 'kvmIrqRoutingEntrySize' | 'kvmIrqRoutingEntryU'
+  | 'kvmIrqRoutingEntries' | 'kvmCpuid2Entries' | 'kvmMsrsEntries' | 'kvmUserspaceMemoryRegionSize',
+  number
+>;
+
+/** KVM_EXIT_*, routing, ioeventfd and irqfd numbers from <linux/kvm.h>. */
+export type KvmAbiNumbers = Record<
+  | 'KVM_EXIT_UNKNOWN' | 'KVM_EXIT_IO' | 'KVM_EXIT_HLT' | 'KVM_EXIT_MMIO' | 'KVM_EXIT_SHUTDOWN' | 'KVM_EXIT_FAIL_ENTRY'
+  | 'KVM_EXIT_INTR' | 'KVM_EXIT_INTERNAL_ERROR' | 'KVM_EXIT_SYSTEM_EVENT' | 'KVM_EXIT_IO_IN' | 'KVM_EXIT_IO_OUT'
+  | 'KVM_SYSTEM_EVENT_SHUTDOWN' | 'KVM_SYSTEM_EVENT_RESET' | 'KVM_SYSTEM_EVENT_CRASH' | 'KVM_INTERNAL_ERROR_EMULATION'
+  | 'KVM_IRQ_ROUTING_IRQCHIP' | 'KVM_IRQ_ROUTING_MSI' | 'KVM_IRQCHIP_PIC_MASTER' | 'KVM_IRQCHIP_PIC_SLAVE'
+  | 'KVM_IRQCHIP_IOAPIC' | 'KVM_IOEVENTFD_FLAG_DATAMATCH' | 'KVM_IOEVENTFD_FLAG_PIO' | 'KVM_IOEVENTFD_FLAG_DEASSIGN'
+  | 'KVM_IRQFD_FLAG_DEASSIGN' | 'KVM_PIT_SPEAKER_DUMMY' | 'KVM_MEM_READONLY',
+  number
+>;
 
 /** Numbers from engine/native/src/constants.h, exported so tests can check exit.ts against them. */
 export type EmulatedConstants = Record<
@@ -55,7 +160,8 @@ export type EmulatedConstants = Record<
 export type KvmConstants = Record<
   | 'KVM_API_VERSION' | 'KVM_CAP_IRQCHIP' | 'KVM_CAP_USER_MEMORY' | 'KVM_CAP_SET_TSS_ADDR' | 'KVM_CAP_EXT_CPUID'
   | 'KVM_CAP_IOEVENTFD' | 'KVM_CAP_IRQFD' | 'KVM_CAP_PIT2' | 'KVM_CAP_IRQ_ROUTING'
-  | 'KVM_CAP_SET_IDENTITY_MAP_ADDR' | 'KVM_CAP_IMMEDIATE_EXIT' | 'KVM_CAP_NR_VCPUS' | 'KVM_CAP_MAX_VCPUS',
+  | 'KVM_CAP_SET_IDENTITY_MAP_ADDR' | 'KVM_CAP_IMMEDIATE_EXIT' | 'KVM_CAP_NR_VCPUS' | 'KVM_CAP_MAX_VCPUS'
+  | 'KVM_CAP_TSC_DEADLINE_TIMER',
   number
 >;
 
@@ -64,11 +170,20 @@ export interface NativeAddon {
   EmulatedCpu: new (exitBuffer: Uint32Array, onExit: () => void) => NativeEmulatedCpu;
   /** Opens devicePath (default /dev/kvm); throws an Error with `code` ('ENOENT', 'EACCES', ...) and `errno`. */
   Kvm: new (devicePath?: string) => NativeKvm;
+  /** KVM_CREATE_VM on kvm's fd. */
+  VmFd: new (kvm: NativeKvm) => NativeVmFd;
+  /** KVM_CREATE_VCPU on vm's fd, and the mmap of its kvm_run. */
+  VcpuFd: new (vm: NativeVmFd, id: number) => NativeVcpuFd;
+  EventFd: new () => NativeEventFd;
+  VcpuThread: new (cpu: NativeVcpuFd | NativeVcpuThreadEmulated) => NativeVcpuThread;
+  vcpuThreadConstants: VcpuThreadConstants;
   cpuid(leaf: number, subleaf: number): [number, number, number, number];
   /** uc_strerror text for a uc_err code. */
   ucStrerror(code: number): string;
   emulatedConstants: EmulatedConstants;
   kvmConstants: KvmConstants;
+  kvmLayout: KvmLayout;
+  kvmAbi: KvmAbiNumbers;
   /** "major.minor" of the linked libunicorn. */
   unicornVersion: string;
 }

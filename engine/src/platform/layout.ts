@@ -6,10 +6,13 @@
  *     0x580        boot IDT (zeroed gates)
  *     0x6000       PVH hvm_start_info
  *     0x7000       PVH memory map (hvm_memmap_table_entry[])
+ *     0x8000       Linux zero page (boot_params)
+ *     0x9000       boot page tables: PML4, PDPT at 0xa000, 4 page directories at 0xb000..0xf000 (4 GiB identity map)
  *     0x2_0000     kernel command line (NUL-terminated, at most 4 KiB)
  *   0x9_fc00     EBDA and legacy hole up to 1 MiB ............ reserved in the memory map (QEMU, Firecracker)
  *     0xe_0000     ACPI RSDP and tables (legacy RSDP scan area)
  *   0x10_0000    kernel load minimum (1 MiB) ................... RAM again
+ *     ...          a bzImage at its pref_address; its initrd page aligned at the top of low RAM (below initrd_addr_max)
  *   0xc000_0000  PCI hole (MMIO: PCI BARs, ECAM, IOAPIC, LAPIC) . up to 4 GiB, not RAM
  *   0x1_0000_0000 the rest of RAM when the domain has more than 3 GiB
  */
@@ -57,6 +60,18 @@ export const PVH_START_INFO_START = 0x6000;
 export const PVH_MEMMAP_START = 0x7000;
 /** Most memory map entries the table at PVH_MEMMAP_START may hold (24 bytes each, within its 4 KiB page). */
 export const PVH_MEMMAP_MAX_ENTRIES = 128;
+/** Linux zero page (struct boot_params, 4 KiB), whose address the 64-bit entry gets in %rsi. */
+export const LINUX_ZERO_PAGE_START = 0x8000;
+/** Boot page tables for long-mode entry: the PML4 (one 4 KiB page). */
+export const BOOT_PML4_START = 0x9000;
+/** The one page-directory-pointer table, under PML4 entry 0 (the first 512 GiB). */
+export const BOOT_PDPT_START = 0xa000;
+/** Page directories of 2 MiB pages, one per GiB identity-mapped, back to back. */
+export const BOOT_PD_START = 0xb000;
+/** GiB identity-mapped by the boot page tables (all of the 32-bit space: low RAM, the PCI hole, the APICs). */
+export const BOOT_IDENTITY_MAP_GIB = 4;
+/** Initrd alignment: the initrd is placed page aligned, as high as it fits (below initrd_addr_max, above the kernel). */
+export const INITRD_ALIGNMENT = 0x1000;
 /** Kernel command line. */
 export const CMDLINE_START = 0x2_0000;
 /** Largest command line in bytes, including its NUL terminator. */

@@ -1,4 +1,5 @@
 import type { GuestMemoryMap } from '../memory/guest-memory-map';
+import type { DescriptorChain } from './queue/descriptor-chain';
 
 /**
  * The contract between a virtio device model (one folder per device: blk/, rng/, net/, ...) and a transport
@@ -58,4 +59,13 @@ export interface VirtqueueLayout {
  */
 export interface VirtqueueHandle {
   readonly layout: VirtqueueLayout;
+  readonly size: number;
+  /** True once the queue was found corrupt (avail.idx jump, bad head, layout outside RAM): it serves nothing until reset. */
+  readonly broken: boolean;
+  /** The next well-formed available chain, or undefined when there is none; malformed ones are logged and skipped. */
+  pop(): DescriptorChain | undefined;
+  /** Gives a chain back to the driver: `written` bytes were written into its device-writable part. */
+  pushUsed(head: number, written: number): void;
+  /** Whether the driver wants an interrupt for the used entries added since the last call (then: signalUsed). */
+  needsInterrupt(): boolean;
 }

@@ -1,12 +1,15 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { BootFormat, DomainState, DomainStateReason, type DomainSpec, type DomainStatus } from '../../../gen/hypervisor/v1/domain';
-import { EmulatedAccelerator, type Accelerator, type VcpuExit } from '../accel';
-import { setupPvhBoot, setupRawBoot, type BootCpuState } from '../boot';
+import { BootFormat, DomainState, DomainStateReason, DomainType, LifecycleAction, type DomainSpec, type DomainStatus } from '../../../gen/hypervisor/v1/domain';
+import { writeAcpiTables } from '../acpi';
+import { EmulatedAccelerator, KvmAccelerator, type Accelerator, type VcpuExit } from '../accel';
+import { setupLinuxBoot, setupPvhBoot, setupRawBoot, type BootCpuState } from '../boot';
 import { ConsoleHub } from '../console';
-import { loadKernel, type KernelFormat } from '../loader';
+import { isLoadedBzImage, loadKernel, readInitrd, type KernelFormat } from '../loader';
+import { GuestMemoryMap } from '../memory/guest-memory-map';
 import { GuestRam } from '../memory/guest-ram';
 import { PCI_HOLE_END, ramRegions } from '../platform/layout';
+import { attachVirtioDevices, type AttachedVirtioDevices } from './attach-virtio-devices';
 import { createPlatform, type Platform } from './platform';
 
 /** Console bytes kept for clients that attach later. */
@@ -31,12 +34,20 @@ export class Vm extends EventEmitter<{ stopped: [DomainStatus] }> {
   readonly ram: GuestRam[];
   private readonly accel: Accelerator;
   private readonly platform: Platform;
+  /** spec.devices behind virtio-pci transports (attached by create()). */
+  private virtio: AttachedVirtioDevices | undefined;
   private readonly logger: Logger;
   private state: RunState = 'running';
   /** vCPUs are not scheduled; a VM is created paused so hvd can attach before the first guest instruction. */
   private paused = true;
   private pendingStop: DomainStatus | undefined;
   private stateSince = new Date();
+  /** Why the guest is RUNNING: BOOTED, or RESET once it rebooted in place. */
+  private runningReason = DomainStateReason.DOMAIN_STATE_REASON_BOOTED;
+  /** The guest pulled the reset line during the current slice; the reset happens when the slice has ended. */
+  private resetRequested = false;
+  /** A reset is reloading the kernel (asynchronous): no slices run until it is done. */
+  private resetting = false;
   vcpuExits = 0;
 
   private constructor(readonly options: VmOptions) {
@@ -44,7 +55,8 @@ export class Vm extends EventEmitter<{ stopped: [DomainStatus] }> {
     this.logger = options.logger;
     const memoryBytes = options.spec.memory?.currentBytes ?? 0;
     this.ram = ramRegions(memoryBytes).map((r) => new GuestRam(r.gpa, r.size));
-    this.accel = new EmulatedAccelerator({ handleExit: (exit) => this.handleExit(exit) });
+    const handleExit = (exit: VcpuExit): void => this.handleExit(exit);
+    this.accel = options.spec.type === DomainType.DOMAIN_TYPE_KVM ? new KvmAccelerator({ handleExit }) : new EmulatedAccelerator({ handleExit });
     for (const region of this.ram) region.attach(this.accel);
     // Everything below 4 GiB that is not RAM is MMIO, so a stray access reads all-ones as on real hardware.
     const lowEnd = this.ram[0].size;
@@ -57,8 +69,16 @@ export class Vm extends EventEmitter<{ stopped: [DomainStatus] }> {
         powerOff: () => this.stop(status(DomainState.DOMAIN_STATE_SHUTOFF, DomainStateReason.DOMAIN_STATE_REASON_SHUTDOWN, 'guest powered off (ACPI S5)')),
         debugExit: (code) =>
           this.stop({ ...status(DomainState.DOMAIN_STATE_SHUTOFF, DomainStateReason.DOMAIN_STATE_REASON_SHUTDOWN, `guest exited through the debug-exit port with status ${code}`), guestExitStatus: code }),
+        reset: () => this.onGuestReset(),
+        panic: () => this.stop(status(DomainState.DOMAIN_STATE_CRASHED, DomainStateReason.DOMAIN_STATE_REASON_PANICKED, 'guest panicked (pvpanic)')),
       },
-      { debugExit: options.spec.platform?.debugExit ?? false, logger: this.logger },
+      {
+        debugExit: options.spec.platform?.debugExit ?? false,
+        logger: this.logger,
+        lowMemoryBytes: this.ram[0].size,
+        highMemoryBytes: this.ram[1]?.size ?? 0,
+        vcpus: options.spec.vcpus?.current ?? 1,
+      },
     );
   }
 
@@ -67,6 +87,12 @@ export class Vm extends EventEmitter<{ stopped: [DomainStatus] }> {
     const vm = new Vm(options);
     try {
       vm.accel.setBootState(await vm.loadBoot());
+      vm.virtio = await attachVirtioDevices(options.spec.devices, {
+        root: vm.platform.pci,
+        memory: new GuestMemoryMap(vm.ram),
+        logger: vm.logger,
+        onQueueNotify: () => vm.accel.requestStop(),
+      });
     } catch (err) {
       vm.accel.close();
       throw err;
@@ -80,11 +106,66 @@ export class Vm extends EventEmitter<{ stopped: [DomainStatus] }> {
     const memoryBytes = this.options.spec.memory?.currentBytes ?? 0;
     const low = this.ram[0];
     const raw = boot.format === BootFormat.BOOT_FORMAT_RAW;
-    const format: KernelFormat = raw ? { kind: 'raw', loadAddress: boot.loadAddress, entry: boot.entryAddress } : { kind: 'auto' };
+    const format: KernelFormat = raw
+      ? { kind: 'raw', loadAddress: boot.loadAddress, entry: boot.entryAddress }
+      : { kind: boot.format === BootFormat.BOOT_FORMAT_LINUX ? 'linux' : 'auto' };
     const kernel = await loadKernel(boot.kernelPath, low, format);
     this.logger.info({ kernel: boot.kernelPath, entry: kernel.entry }, 'kernel loaded');
     if (raw) return setupRawBoot(low, { entry: kernel.entry, memoryBytes });
-    return setupPvhBoot(low, { entry: kernel.entry, cmdline: boot.cmdline, memoryBytes }).cpu;
+    // ACPI tables for the kernels that take boot information (a raw image might be loaded over them).
+    // MCFG describes the ECAM window the platform decodes (PCI_ECAM_START, buses 0-255).
+    const { rsdpGpa } = writeAcpiTables(low, { vcpus: this.options.spec.vcpus?.current ?? 1, ecam: {} });
+    if (isLoadedBzImage(kernel)) {
+      const initrd = boot.initrdPath !== '' ? await readInitrd(boot.initrdPath) : undefined;
+      const linux = setupLinuxBoot(low, { entry: kernel.entry, kernel: kernel.linux, cmdline: boot.cmdline, memoryBytes, initrd, rsdpGpa });
+      this.logger.info({ loadAddress: kernel.linux.loadAddress, zeroPage: linux.zeroPageGpa, initrd: linux.initrd }, 'Linux boot set up');
+      return linux.cpu;
+    }
+    return setupPvhBoot(low, { entry: kernel.entry, cmdline: boot.cmdline, memoryBytes, rsdpGpa }).cpu;
+  }
+
+  /** The guest pulled the reset line (inside a slice): on_reboot decides; the work happens after the slice. */
+  private onGuestReset(): void {
+    if (this.pendingStop || this.resetRequested) return;
+    const action = this.options.spec.lifecycle?.onReboot ?? LifecycleAction.LIFECYCLE_ACTION_UNSPECIFIED;
+    if (action === LifecycleAction.LIFECYCLE_ACTION_DESTROY) {
+      this.stop(status(DomainState.DOMAIN_STATE_SHUTOFF, DomainStateReason.DOMAIN_STATE_REASON_SHUTDOWN, 'guest rebooted; on_reboot is DESTROY'));
+      return;
+    }
+    // RESTART, libvirt's default: the accelerator may not be flushed from inside an exit, so end the slice first.
+    this.resetRequested = true;
+    this.accel.requestStop();
+  }
+
+  /**
+   * Resets the VM in place, as a machine whose reset line was pulled: devices to power-on state, translated code
+   * dropped, the kernel and boot structures (ACPI tables included) loaded again and the boot vCPU state applied.
+   * The domain stays RUNNING, reason RESET. A kernel that can no longer be loaded ends it CRASHED.
+   */
+  private async resetInPlace(): Promise<void> {
+    this.resetting = true;
+    this.platform.serial.reset();
+    this.platform.pm.reset();
+    this.platform.i8042.reset();
+    this.platform.rtc.reset();
+    this.platform.pci.reset();
+    this.virtio?.reset();
+    this.accel.flushAll();
+    try {
+      this.accel.setBootState(await this.loadBoot());
+    } catch (err) {
+      this.resetting = false;
+      if (this.state === 'stopped') return; // destroyed while reloading: the accelerator is gone
+      this.crash(`reset failed: the kernel could not be loaded again: ${(err as Error).message}`);
+      return;
+    }
+    this.resetting = false;
+    if (this.state === 'stopped' || this.pendingStop) return;
+    this.logger.info('guest reset in place (on_reboot RESTART)');
+    this.state = 'running';
+    this.runningReason = DomainStateReason.DOMAIN_STATE_REASON_RESET;
+    this.stateSince = new Date();
+    if (!this.paused) setImmediate(this.runSlices);
   }
 
   /** Stops scheduling vCPU slices. Slices run between event-loop turns, so none is running when this is called. */
@@ -98,14 +179,19 @@ export class Vm extends EventEmitter<{ stopped: [DomainStatus] }> {
     if (!this.paused || this.state === 'stopped') return;
     this.paused = false;
     this.stateSince = new Date();
-    if (this.state === 'running') setImmediate(this.runSlices);
+    if (this.state === 'running' && !this.resetting) setImmediate(this.runSlices);
+  }
+
+  /** The ACPI power button: a cooperative guest sees PWRBTN_STS and powers itself off (S5). */
+  pressPowerButton(): void {
+    this.platform.pm.pressPowerButton();
   }
 
   /** Ends the guest with this final status at the end of the current slice (or now, if none runs). */
   stop(final: DomainStatus): void {
     if (this.state === 'stopped' || this.pendingStop) return;
     this.pendingStop = final;
-    if (this.state === 'running' && !this.paused) this.accel.requestStop();
+    if (this.state === 'running' && !this.paused && !this.resetting) this.accel.requestStop();
     else this.finish();
   }
 
@@ -113,15 +199,20 @@ export class Vm extends EventEmitter<{ stopped: [DomainStatus] }> {
     if (this.state === 'stopped' && this.pendingStop) return this.pendingStop;
     if (this.paused) return status(DomainState.DOMAIN_STATE_PAUSED, DomainStateReason.DOMAIN_STATE_REASON_USER, '', this.stateSince);
     const halted = this.state === 'parked' ? 'vCPU halted' : '';
-    return status(DomainState.DOMAIN_STATE_RUNNING, DomainStateReason.DOMAIN_STATE_REASON_BOOTED, halted, this.stateSince);
+    return status(DomainState.DOMAIN_STATE_RUNNING, this.runningReason, halted, this.stateSince);
   }
 
   /** One time slice, then back to the event loop so sockets (console, control) are served between slices. */
   private readonly runSlices = (): void => {
-    if (this.state !== 'running' || this.paused) return;
+    if (this.state !== 'running' || this.paused || this.resetting) return;
     this.accel.runSlice();
     this.console.flush();
     if (this.pendingStop) return this.finish();
+    if (this.resetRequested) {
+      this.resetRequested = false;
+      void this.resetInPlace();
+      return;
+    }
     if (this.state === 'running' && !this.paused) setImmediate(this.runSlices);
   };
 
@@ -178,6 +269,7 @@ export class Vm extends EventEmitter<{ stopped: [DomainStatus] }> {
     this.state = 'stopped';
     this.console.close();
     this.accel.close();
+    void this.virtio?.close();
     this.emit('stopped', this.pendingStop);
   }
 }

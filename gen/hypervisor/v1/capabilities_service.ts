@@ -50,7 +50,11 @@ export interface GetDomainCapabilitiesRequest {
 }
 
 export interface GetDomainCapabilitiesResponse {
-  capabilities: DomainCapabilities | undefined;
+  capabilities:
+    | DomainCapabilities
+    | undefined;
+  /** The same capabilities as a libvirt <domainCapabilities> document (domaincaps.rng). */
+  xml: string;
 }
 
 export interface Capabilities {
@@ -481,13 +485,16 @@ export const GetDomainCapabilitiesRequest: MessageFns<GetDomainCapabilitiesReque
 };
 
 function createBaseGetDomainCapabilitiesResponse(): GetDomainCapabilitiesResponse {
-  return { capabilities: undefined };
+  return { capabilities: undefined, xml: "" };
 }
 
 export const GetDomainCapabilitiesResponse: MessageFns<GetDomainCapabilitiesResponse> = {
   encode(message: GetDomainCapabilitiesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.capabilities !== undefined) {
       DomainCapabilities.encode(message.capabilities, writer.uint32(10).fork()).join();
+    }
+    if (message.xml !== "") {
+      writer.uint32(18).string(message.xml);
     }
     return writer;
   },
@@ -513,6 +520,14 @@ export const GetDomainCapabilitiesResponse: MessageFns<GetDomainCapabilitiesResp
             message.capabilities = DomainCapabilities.decode(reader, reader.uint32());
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.xml = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -526,13 +541,19 @@ export const GetDomainCapabilitiesResponse: MessageFns<GetDomainCapabilitiesResp
   },
 
   fromJSON(object: any): GetDomainCapabilitiesResponse {
-    return { capabilities: isSet(object.capabilities) ? DomainCapabilities.fromJSON(object.capabilities) : undefined };
+    return {
+      capabilities: isSet(object.capabilities) ? DomainCapabilities.fromJSON(object.capabilities) : undefined,
+      xml: isSet(object.xml) ? globalThis.String(object.xml) : "",
+    };
   },
 
   toJSON(message: GetDomainCapabilitiesResponse): unknown {
     const obj: any = {};
     if (message.capabilities !== undefined) {
       obj.capabilities = DomainCapabilities.toJSON(message.capabilities);
+    }
+    if (message.xml !== "") {
+      obj.xml = message.xml;
     }
     return obj;
   },
@@ -545,6 +566,7 @@ export const GetDomainCapabilitiesResponse: MessageFns<GetDomainCapabilitiesResp
     message.capabilities = (object.capabilities !== undefined && object.capabilities !== null)
       ? DomainCapabilities.fromPartial(object.capabilities)
       : undefined;
+    message.xml = object.xml ?? "";
     return message;
   },
 };

@@ -9,7 +9,8 @@ import {
   type DomainStatus,
 } from '../../../gen/hypervisor/v1/domain';
 import { LifecycleEventType } from '../../../gen/hypervisor/v1/events';
-import { ApiError, failedPrecondition, invalidField, resourceExhausted } from '../errors';
+import { checkFits, DEFAULT_OVERCOMMIT, type HostCapacity, type OvercommitRatios } from '../access';
+import { ApiError, failedPrecondition, invalidField } from '../errors';
 import { EngineProcess, EngineStartError, type EngineExit } from '../engine/engine-process';
 import type { EventLog } from '../events/event-log';
 import type { Store } from '../store/store';
@@ -23,8 +24,9 @@ export interface DomainManagerOptions {
   runRoot: string;
   engineMain: string;
   specContext: SpecContext;
-  /** Host RAM that running domains may use in total. */
-  hostMemoryBytes: () => number;
+  /** What the host has for running domains. */
+  hostCapacity: () => HostCapacity;
+  overcommit?: OvercommitRatios;
   logger: Logger;
 }
 
@@ -214,16 +216,14 @@ export class DomainManager {
     this.afterStop(record, final);
   }
 
+  /** RESOURCE_EXHAUSTED unless the running domains plus this one fit the host's vCPUs and memory (with overcommit). */
   private checkFitsNow(record: DomainRecord): void {
-    const inUse = this.registry
-      .list()
-      .filter((r) => r !== record && (r.engine || r.starting))
-      .reduce((sum, r) => sum + ((r.liveSpec ?? r.spec).memory?.currentBytes ?? 0), 0);
-    const wanted = record.spec.memory?.currentBytes ?? 0;
-    const host = this.options.hostMemoryBytes();
-    if (inUse + wanted > host) {
-      throw resourceExhausted(`domain needs ${wanted} bytes of memory but only ${Math.max(0, host - inUse)} of ${host} are free`);
-    }
+    const use = (r: DomainRecord) => {
+      const spec = r.liveSpec ?? r.spec;
+      return { vcpus: spec.vcpus?.current ?? 0, memoryBytes: spec.memory?.currentBytes ?? 0 };
+    };
+    const running = this.registry.list().filter((r) => r !== record && (r.engine || r.starting)).map(use);
+    checkFits(running, use(record), this.options.hostCapacity(), this.options.overcommit ?? DEFAULT_OVERCOMMIT);
   }
 
   private async startEngine(record: DomainRecord, paused: boolean, reason: DomainStateReason): Promise<void> {

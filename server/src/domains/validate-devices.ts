@@ -5,6 +5,8 @@ import type { DeviceSpec } from '../../../gen/hypervisor/v1/domain';
 export const MAX_DISK_SERIAL_BYTES = 20;
 /** Device ids as hvd assigns them and users may choose them. */
 const DEVICE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+/** Each device takes a PCI slot on bus 0; slot 0 is the host bridge. */
+export const MAX_DEVICES = 31;
 /** Kinds the engine serves now; the others name the issue that brings them. */
 const SUPPORTED = new Set(['disk', 'rng']);
 
@@ -18,6 +20,7 @@ export async function validateDevices(
   fail: (field: string, description: string) => void,
   checkPath?: (field: string, path: string) => string | undefined,
 ): Promise<void> {
+  if (devices.length > MAX_DEVICES) fail('devices', `at most ${MAX_DEVICES} devices (one PCI slot each on bus 0)`);
   const taken = new Set<string>();
   devices.forEach((device, i) => {
     if (device.id === '') return;

@@ -11,7 +11,16 @@ import {
   type HostCapabilities,
 } from '../../../gen/hypervisor/v1/capabilities_service';
 import { BootFormat, DomainType } from '../../../gen/hypervisor/v1/domain';
-import { invalidField, unimplemented } from '../errors';
+import {
+  DEFAULT_CPU_MAP_DIR,
+  loadX86CpuMap,
+  readHostDetails,
+  renderCapabilitiesXml,
+  renderDomainCapabilitiesXml,
+  type GuestXml,
+} from '../capabilities-xml';
+import { defaultEngineMain } from '../engine/engine-process';
+import { invalidField } from '../errors';
 import { unary } from '../grpc/handle';
 import type { HostFacts, HostProbe } from '../host';
 import { domainTypeLimits } from './domain-limits';
@@ -111,15 +120,56 @@ function domainCapabilities(host: HostFacts, type: DomainType): DomainCapabiliti
   };
 }
 
+/** Where the libvirt XML forms find what HostFacts does not hold. */
+export interface CapabilitiesServiceOptions {
+  /** The engine entry point, reported as the guests' <emulator> (default: the compiled engine beside hvd). */
+  engineMain?: string;
+  /** libvirt's cpu_map, for libvirt's CPU model and feature names (default: Debian libvirt0's). */
+  cpuMapDir?: string;
+  /** Mount points of sysfs and procfs for the details only the XML shows. */
+  sysRoot?: string;
+  procRoot?: string;
+}
+
+/** The guest of the <capabilities> XML: the guest capabilities with each domain type's vCPU bound. */
+function guestXml(host: HostFacts, emulator: string): GuestXml {
+  const guest = guestCapabilities(host);
+  return {
+    osType: guest.osType,
+    arch: guest.arch,
+    wordsize: guest.wordsize,
+    emulator,
+    machines: guest.machines,
+    domainTypes: guest.domainTypes.map((t) => ({
+      type: t.type,
+      available: t.available,
+      maxVcpus: domainTypeLimits(host, t.type).maxVcpus,
+    })),
+    features: guest.features,
+  };
+}
+
 /** The CapabilitiesService: host facts from the probe (read per call), guest and domain-type limits from them. */
-export function createCapabilitiesService(probe: HostProbe): CapabilitiesServiceServer {
+export function createCapabilitiesService(
+  probe: HostProbe,
+  options: CapabilitiesServiceOptions = {},
+): CapabilitiesServiceServer {
+  const emulator = options.engineMain ?? defaultEngineMain();
+  const cpuMapDir = options.cpuMapDir ?? DEFAULT_CPU_MAP_DIR;
   return {
     getCapabilities: unary<GetCapabilitiesRequest, GetCapabilitiesResponse>(() => {
       const host = probe.host();
       return { capabilities: { host: hostCapabilities(host), guests: [guestCapabilities(host)] } };
     }),
     getCapabilitiesXml: unary<GetCapabilitiesXmlRequest, GetCapabilitiesXmlResponse>(() => {
-      throw unimplemented('GetCapabilitiesXml (libvirt <capabilities> XML, issue 4)');
+      const host = probe.host();
+      const xml = renderCapabilitiesXml({
+        host,
+        details: readHostDetails({ sysRoot: options.sysRoot, procRoot: options.procRoot }),
+        cpuMap: loadX86CpuMap(cpuMapDir),
+        guests: [guestXml(host, emulator)],
+      });
+      return { xml };
     }),
     getDomainCapabilities: unary<GetDomainCapabilitiesRequest, GetDomainCapabilitiesResponse>((request) => {
         if (!(DOMAIN_TYPES as readonly DomainType[]).includes(request.type)) {
@@ -130,7 +180,8 @@ export function createCapabilitiesService(probe: HostProbe): CapabilitiesService
               : `unknown domain type ${String(request.type)}: DOMAIN_TYPE_KVM or DOMAIN_TYPE_EMULATED`,
           );
         }
-        return { capabilities: domainCapabilities(probe.host(), request.type) };
+        const capabilities = domainCapabilities(probe.host(), request.type);
+        return { capabilities, xml: renderDomainCapabilitiesXml({ capabilities, emulator }) };
     }),
   };
 }

@@ -59,11 +59,11 @@ describe('loadKernelBytes', () => {
     });
   });
 
-  it('recognises a bzImage and rejects it as not supported yet', () => {
+  it('hands a bzImage to the Linux loader, whose header checks refuse a header-only fake without writing', () => {
     const memory = new ArrayGuestMemory(RAM);
     expect(rejectedSync(() => loadKernelBytes(fakeBzImage(), memory, { kind: 'auto' }))).toMatchObject({
-      step: 'format',
-      message: 'Linux bzImage boot is not supported yet (issue 3)',
+      step: 'setup-header',
+      message: expect.stringContaining('boot protocol version 0.0'),
     });
     expect(memory.writes).toBe(0);
   });

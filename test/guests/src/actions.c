@@ -2,6 +2,7 @@
 #include "console.h"
 #include "uart.h"
 #include "cmdline.h"
+#include "pci.h"
 
 #define PM1A_CNT_PORT 0x604      /* ACPI PM1a control block (QEMU q35 / hv microvm) */
 #define PM1_CNT_SLP_EN 0x2000    /* SLP_EN (bit 13) with SLP_TYP 0 = S5 soft-off, as QEMU q35 */
@@ -132,4 +133,14 @@ void action_tick(u32 millions)
         put_dec(tick);
         put_newline();
     }
+}
+
+void action_pci(void)
+{
+    u32 count = pci_list();
+    put_prefix();
+    put_str("pci functions=");
+    put_dec(count);
+    put_newline();
+    action_poweroff();
 }

@@ -12,5 +12,10 @@ void action_spin(void) __attribute__((noreturn));
 void action_echo(void) __attribute__((noreturn));
 void action_pio_loop(u32 count) __attribute__((noreturn));
 void action_tick(u32 millions) __attribute__((noreturn));
+void action_powerbutton(void) __attribute__((noreturn));
+void action_pci(void) __attribute__((noreturn));
+void action_virtio_rng(u32 count) __attribute__((noreturn));
+void action_virtio_blk(const char *cmdline) __attribute__((noreturn));
+void action_pci_fuzz(u32 count, const char *cmdline) __attribute__((noreturn));
 
 #endif

@@ -18,6 +18,13 @@ static inline u8 inb(u16 port)
     return value;
 }
 
+static inline u16 inw(u16 port)
+{
+    u16 value;
+    __asm__ volatile("inw %1, %0" : "=a"(value) : "Nd"(port));
+    return value;
+}
+
 /* Keeps the compiler from folding busy loops away without touching memory or devices. */
 static inline void compiler_barrier(void) { __asm__ volatile("" : : : "memory"); }
 

@@ -7,11 +7,13 @@
 #include "actions.h"
 #include "cmdline.h"
 #include "console.h"
+#include "platform-actions.h"
 #include "start-info.h"
 #include "uart.h"
 
 #define DEFAULT_ACTION "poweroff"  /* when the cmdline names none (and for raw boots) */
 #define DEFAULT_TICK_MILLIONS 10   /* loop iterations per tick line, in millions */
+#define DEFAULT_RNG_BYTES 16       /* bytes virtio-rng reads when the action names no count */
 
 static void bad_action(const char *action, u32 length) __attribute__((noreturn));
 static void bad_action(const char *action, u32 length)
@@ -56,7 +58,16 @@ void guest_main(u32 ebx)
     if (word_equals(action, length, "hlt")) action_hlt();
     if (word_equals(action, length, "spin")) action_spin();
     if (word_equals(action, length, "echo")) action_echo();
+    if (word_equals(action, length, "powerbutton")) action_powerbutton();
     if (word_starts_with(action, length, "pio-loop:")) action_pio_loop(action_number(action, length, 8, 0));
     if (word_starts_with(action, length, "tick")) action_tick(action_number(action, length, 4, DEFAULT_TICK_MILLIONS));
+    if (word_equals(action, length, "pci")) action_pci();
+    if (word_equals(action, length, "panic")) action_panic();
+    if (word_equals(action, length, "reboot")) action_reboot();
+    if (word_equals(action, length, "acpi")) action_acpi(ebx);
+    if (word_equals(action, length, "rtc")) action_rtc();
+    if (word_starts_with(action, length, "virtio-rng")) action_virtio_rng(action_number(action, length, 10, DEFAULT_RNG_BYTES));
+    if (word_equals(action, length, "virtio-blk")) action_virtio_blk(cmdline);
+    if (word_starts_with(action, length, "pci-fuzz:")) action_pci_fuzz(action_number(action, length, 8, 0), cmdline);
     bad_action(action, length);
 }

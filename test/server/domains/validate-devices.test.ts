@@ -58,6 +58,12 @@ describe('validateDevices', () => {
     expect(bad['devices[0].disk.path']).toMatch(/outside the image roots/);
   });
 
+  it('refuses more devices than bus 0 has slots', async () => {
+    const bad = await check(Array.from({ length: 32 }, () => rng()));
+    expect(bad.devices).toMatch(/at most 31 devices/);
+    expect(await check(Array.from({ length: 31 }, () => rng()))).toEqual({});
+  });
+
   it('still refuses kinds without a device model, naming them', async () => {
     const bad = await check([{ id: '', kind: { $case: 'balloon', value: { deflateOnOom: false, statsPeriodSeconds: 0 } } }]);
     expect(bad['devices[0]']).toMatch(/balloon devices are not supported yet/);

@@ -3,6 +3,7 @@
  * client. Host facts are compared with independent tools (lscpu, free, uname, hostname, opening /dev/kvm).
  */
 import { credentials, Server, ServerCredentials, status, type ServiceError } from '@grpc/grpc-js';
+import { XMLParser } from 'fast-xml-parser';
 import { closeSync, constants, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,12 +20,15 @@ import { createHostProbe, type HostFacts, type HostProbe } from '../../../server
 import { createCapabilitiesService } from '../../../server/src/services/capabilities-service';
 import { domainTypeLimits } from '../../../server/src/services/domain-limits';
 import { freeTotalBytes, lscpuField, run, userCpuid } from '../host/independent-sources';
+import { libvirtToolsMissing, validate } from '../capabilities-xml/libvirt-tools';
+
+const ENGINE_MAIN = '/opt/hv/dist/engine/src/main.js';
 
 /** A server with the service on a fresh unix socket, and a client connected to it. */
 async function serve(probe: HostProbe): Promise<{ client: CapabilitiesServiceClient; close(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'hv-caps-'));
   const server = new Server();
-  server.addService(CapabilitiesServiceService, createCapabilitiesService(probe));
+  server.addService(CapabilitiesServiceService, createCapabilitiesService(probe, { engineMain: ENGINE_MAIN }));
   const address = `unix:${join(dir, 'hvd.sock')}`;
   await new Promise<void>((resolve, reject) =>
     server.bindAsync(address, ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
@@ -51,6 +55,19 @@ function getDomainCapabilities(client: CapabilitiesServiceClient, type: DomainTy
     client.getDomainCapabilities({ type }, (err, res) => (err ? reject(err) : resolve(res.capabilities!))),
   );
 }
+
+function getDomainCapabilitiesXml(client: CapabilitiesServiceClient, type: DomainType): Promise<string> {
+  return new Promise((resolve, reject) =>
+    client.getDomainCapabilities({ type }, (err, res) => (err ? reject(err) : resolve(res.xml))),
+  );
+}
+
+function getCapabilitiesXml(client: CapabilitiesServiceClient): Promise<string> {
+  return new Promise((resolve, reject) => client.getCapabilitiesXml({}, (err, res) => (err ? reject(err) : resolve(res.xml))));
+}
+
+const xmlParser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', parseTagValue: false });
+const libvirtMissing = libvirtToolsMissing();
 
 /** The error a call fails with (the test fails if it succeeds). */
 async function failure(call: Promise<unknown>): Promise<ServiceError> {
@@ -204,12 +221,41 @@ describe('CapabilitiesService on this host (real gRPC over a unix socket)', () =
     });
   });
 
-  it('GetCapabilitiesXml is UNIMPLEMENTED for now', async () => {
-    const err = await failure(
-      new Promise((resolve, reject) => client.getCapabilitiesXml({}, (e, res) => (e ? reject(e) : resolve(res)))),
-    );
-    expect(err.code).toBe(status.UNIMPLEMENTED);
-    expect(err.details).toMatch(/GetCapabilitiesXml/);
+  describe.skipIf(libvirtMissing !== undefined)('libvirt XML forms (checked with virt-xml-validate)', () => {
+    it('GetCapabilitiesXml: a valid <capabilities> with lscpu\'s CPU and topology and getconf\'s CPU count', async () => {
+      const xml = await getCapabilitiesXml(client);
+      expect(validate(xml, 'capability')).toMatchObject({ ok: true });
+      const host = xmlParser.parse(xml).capabilities.host;
+      expect(host.cpu.arch).toBe(lscpuField('Architecture'));
+      expect(host.cpu.signature).toEqual({
+        family: lscpuField('CPU family'),
+        model: lscpuField('Model'),
+        stepping: lscpuField('Stepping'),
+      });
+      expect(host.cpu.topology.sockets).toBe(lscpuField('Socket(s)'));
+      const cells = [host.topology.cells.cell].flat();
+      const cpus = cells.flatMap((c: { cpus: { cpu: unknown } }) => [c.cpus.cpu].flat());
+      expect(cpus.length).toBe(Number(run('getconf', ['_NPROCESSORS_ONLN']).trim()));
+      const guest = xmlParser.parse(xml).capabilities.guest;
+      expect(guest.arch.emulator).toBe(ENGINE_MAIN);
+      const types = [guest.arch.domain].flat().map((d: { type: string }) => d.type);
+      expect(types).toEqual(devKvmOpens() ? ['qemu', 'kvm'] : ['qemu']);
+    });
+
+    it('GetDomainCapabilities xml: a valid <domainCapabilities> for each type, agreeing with the message', async () => {
+      for (const [type, name] of [
+        [DomainType.DOMAIN_TYPE_EMULATED, 'qemu'],
+        [DomainType.DOMAIN_TYPE_KVM, 'kvm'],
+      ] as const) {
+        const [caps, xml] = await Promise.all([getDomainCapabilities(client, type), getDomainCapabilitiesXml(client, type)]);
+        expect(validate(xml, 'domaincaps')).toMatchObject({ ok: true });
+        const doc = xmlParser.parse(xml).domainCapabilities;
+        expect(doc).toMatchObject({ path: ENGINE_MAIN, domain: name, machine: caps.machine, arch: caps.arch });
+        if (caps.available) expect(doc.vcpu).toEqual({ max: String(caps.maxVcpus) });
+        else expect(doc.vcpu).toBeUndefined();
+        expect(doc.os.supported).toBe(caps.available ? 'yes' : 'no');
+      }
+    });
   });
 });
 
@@ -259,6 +305,16 @@ describe('CapabilitiesService on a KVM host (fake probe, real gRPC)', () => {
     expect(host!.kvm).toEqual(kvmHost({}).kvm);
     expect(guests[0]!.domainTypes.every((t) => t.available)).toBe(true);
     expect(host!.memoryBytes).toBe(405_000_000_000 + 1024);
+  });
+
+  it.skipIf(libvirtMissing !== undefined)('the XML forms list a kvm domain type with its 1024 vCPU bound', async () => {
+    const xml = await getCapabilitiesXml(client);
+    expect(validate(xml, 'capability')).toMatchObject({ ok: true });
+    const domains = xmlParser.parse(xml).capabilities.guest.arch.domain;
+    expect(domains).toEqual([{ type: 'qemu' }, { type: 'kvm', machine: { maxCpus: '1024', '#text': 'hv-microvm' } }]);
+    const domcaps = await getDomainCapabilitiesXml(client, DomainType.DOMAIN_TYPE_KVM);
+    expect(validate(domcaps, 'domaincaps')).toMatchObject({ ok: true });
+    expect(xmlParser.parse(domcaps).domainCapabilities.vcpu).toEqual({ max: '1024' });
   });
 
   it('KVM domains get KVM_CAP_MAX_VCPUS (more than the 96 host CPUs) and page-rounded host memory', async () => {

@@ -1,0 +1,115 @@
+/**
+ * The loop-thread side of a vCPU running on its own native thread (DESIGN.md: one native thread per vCPU; writes
+ * posted, reads waited for). Steps of drainSlice():
+ *   1. take a batch of exit records (waiting up to the time left in the slice for the first);
+ *   2. hand each to the one exit switch in order, through one reused exit object: posted writes first, as the
+ *      guest issued them;
+ *   3. a read (IN, MMIO load) can only end a batch, since the vCPU waits for it: answer it with what the handler set;
+ *   4. a final record (HLT, shutdown, error, stopped) ends the slice with its outcome;
+ *   5. otherwise go on until the slice is over, then return to the event loop while the vCPU runs on.
+ */
+import type { NativeVcpuThread } from '../../native/addon';
+import type { SliceOutcome } from '../accelerator';
+import {
+  createReusableExit,
+  EXIT_IO_IN,
+  EXIT_IO_OUT,
+  EXIT_MMIO_READ,
+  EXIT_MMIO_WRITE,
+  type ExitHandler,
+  type ReusableExit,
+  type VcpuExit,
+} from '../exit';
+import { UNANSWERED_READ } from './kvm-exit-decoder';
+
+/** u32 words per record (engine/native/src/kvm-exit-channel.h ExitRecord). */
+export const RECORD_WORDS = 8;
+/** Record word: kind (EXIT_* or THREAD_EXIT_*). */
+export const RECORD_KIND = 0;
+/** Record word: access size in bytes. */
+export const RECORD_SIZE = 1;
+/** Record words: port or guest-physical address, low and high halves. */
+export const RECORD_ADDRESS_LOW = 2;
+export const RECORD_ADDRESS_HIGH = 3;
+/** Record words: data written, low and high halves. */
+export const RECORD_DATA_LOW = 4;
+export const RECORD_DATA_HIGH = 5;
+/** Record word: error code or exception vector of a final record. */
+export const RECORD_DETAIL = 6;
+/** Ring size: the most records one take returns. */
+export const RING_RECORDS = 256;
+/** Final record: the guest halted. */
+export const THREAD_EXIT_HLT = 5;
+/** Final record: the thread ended on request. */
+export const THREAD_EXIT_STOPPED = 6;
+/** Final record: the CPU failed (detail: errno, uc_err or exit reason). */
+export const THREAD_EXIT_ERROR = 7;
+/** Final record: triple fault (detail: exception vector on the emulated CPU). */
+export const THREAD_EXIT_SHUTDOWN = 8;
+
+const TWO_POW_32 = 0x1_0000_0000;
+
+export class VcpuThreadExits {
+  private readonly records = new Uint32Array(RING_RECORDS * RECORD_WORDS);
+  private readonly exit: ReusableExit = createReusableExit();
+  /** Exits handed to the handler so far (for figures). */
+  exits = 0;
+
+  constructor(
+    private readonly thread: NativeVcpuThread,
+    private readonly handleExit: ExitHandler,
+  ) {}
+
+  /** Steps 1-5 for at most sliceMicros. */
+  drainSlice(sliceMicros: number): SliceOutcome {
+    const deadline = performance.now() + sliceMicros / 1000;
+    const r = this.records;
+    const exit = this.exit;
+    for (;;) {
+      const left = Math.max(0, Math.round((deadline - performance.now()) * 1000));
+      const count = this.thread.take(r, left);
+      for (let i = 0; i < count; i++) {
+        const at = i * RECORD_WORDS;
+        const kind = r[at + RECORD_KIND];
+        switch (kind) {
+          case EXIT_IO_IN:
+          case EXIT_IO_OUT:
+            exit.kind = kind === EXIT_IO_IN ? 'io-in' : 'io-out';
+            exit.port = r[at + RECORD_ADDRESS_LOW];
+            exit.size = r[at + RECORD_SIZE];
+            exit.data = kind === EXIT_IO_IN ? UNANSWERED_READ : r[at + RECORD_DATA_LOW];
+            exit.dataHigh = 0;
+            break;
+          case EXIT_MMIO_READ:
+          case EXIT_MMIO_WRITE:
+            exit.kind = kind === EXIT_MMIO_READ ? 'mmio-read' : 'mmio-write';
+            exit.address = r[at + RECORD_ADDRESS_LOW] + r[at + RECORD_ADDRESS_HIGH] * TWO_POW_32;
+            exit.size = r[at + RECORD_SIZE];
+            exit.data = kind === EXIT_MMIO_READ ? UNANSWERED_READ : r[at + RECORD_DATA_LOW];
+            exit.dataHigh = kind === EXIT_MMIO_READ ? UNANSWERED_READ : r[at + RECORD_DATA_HIGH];
+            break;
+          case THREAD_EXIT_STOPPED:
+            return 'stop-requested';
+          case THREAD_EXIT_HLT:
+            exit.kind = 'hlt';
+            this.handleExit(exit as VcpuExit);
+            return 'hlt';
+          case THREAD_EXIT_SHUTDOWN:
+            exit.kind = 'shutdown';
+            this.handleExit(exit as VcpuExit);
+            return 'exception';
+          default:
+            exit.kind = 'internal-error';
+            exit.code = r[at + RECORD_DETAIL];
+            exit.message = kind === THREAD_EXIT_ERROR ? `vCPU thread failed with code ${exit.code}` : `unknown vCPU thread record ${kind}`;
+            this.handleExit(exit as VcpuExit);
+            return 'internal-error';
+        }
+        this.exits++;
+        this.handleExit(exit as VcpuExit);
+        if (kind === EXIT_IO_IN || kind === EXIT_MMIO_READ) this.thread.answer(exit.data >>> 0, exit.dataHigh >>> 0);
+      }
+      if (performance.now() >= deadline) return 'slice-end';
+    }
+  }
+}

@@ -1,0 +1,11 @@
+export { CountingMsiSink, type MsiSink } from './msi-sink';
+export * from './msix-capability';
+export * from './pci-config-space';
+export { CONFIG_ADDRESS_ENABLE, PCI_CONFIG_ADDRESS_PORT, PCI_CONFIG_DATA_OFFSET, PCI_CONFIG_IO_LEN, PciConfigIo } from './pci-config-io';
+export { PciEcam } from './pci-ecam';
+export type { PciBarRegion, PciFunction } from './pci-function';
+export { HOST_BRIDGE_CLASS, HOST_BRIDGE_DEVICE_ID, HOST_BRIDGE_VENDOR_ID, PciHostBridge } from './pci-host-bridge';
+export { intxGsi, PCI_INTA, PCI_INTD, PCI_INTX_GSI_BASE, PCI_INTX_GSI_COUNT } from './pci-intx';
+export { formatPciAddress, HOST_BRIDGE_SLOT, PCI_FUNCTIONS, PCI_SLOTS, PciRoot, type PciAddress, type PciRootOptions } from './pci-root';
+export { PCI_IO_WINDOW, PCI_MMIO32_WINDOW, type PciWindow } from './pci-windows';
+export { RateLimitedLog, WARNINGS_LOGGED_IN_FULL } from './rate-limited-log';

@@ -1,0 +1,2 @@
+export { createLinkPair, type NetBackend } from './net-backend';
+export * from './virtio-net';
