@@ -39,8 +39,9 @@ async function main(): Promise<void> {
     status: () => vm.status(),
     counters: () => ({ vcpuExits: vm.vcpuExits, consoleBytesOut: vm.console.bytesOut }),
     pause: () => vm.pause(),
-    resume: () => vm.resume(),
+    resume: (reason) => vm.resume(reason),
     pressPowerButton: () => vm.pressPowerButton(),
+    reset: () => vm.reset(),
   });
 
   vm.once('stopped', (final) => {

@@ -173,6 +173,20 @@ describe('lifecycle', () => {
     await undefine(defined.id);
   });
 
+  it('ResetDomain restarts the guest in place, even a halted one, without its cooperation', async () => {
+    const defined = await define(spec('action=hlt'));
+    const pid = (await start(defined.id)).status!.enginePid;
+    const console = new ConsoleSession(d(), { domain: defined.id });
+    await console.waitFor(/halting/);
+    const reset = (await unaryCall(d().resetDomain.bind(d()), { domain: defined.id, requestId: '' })).domain!;
+    expect(reset.status!.state).toBe(DomainState.DOMAIN_STATE_RUNNING);
+    expect(reset.status!.reason).toBe(DomainStateReason.DOMAIN_STATE_REASON_RESET);
+    expect(reset.status!.enginePid).toBe(pid);
+    await console.waitFor(/halting[\s\S]*hv-guest: ready[\s\S]*halting/);
+    await destroy(defined.id);
+    await undefine(defined.id);
+  });
+
   it('ShutdownDomain reports honestly when the guest ignores the power button', async () => {
     const defined = await define(spec('action=hlt'));
     await start(defined.id);

@@ -84,6 +84,7 @@ describe('i8042 reset', () => {
     expect(count(console.output, 'hv-guest: ready')).toBeGreaterThanOrEqual(2);
     const live = await get(domain.id);
     expect(live.status!.state).toBe(DomainState.DOMAIN_STATE_RUNNING);
+    expect(live.status!.reason).toBe(DomainStateReason.DOMAIN_STATE_REASON_RESET);
     expect(live.status!.enginePid).toBe(domain.status!.enginePid); // the same engine: reset in place
     const engine = await engineState(domain.id);
     expect(engine.status!.state).toBe(DomainState.DOMAIN_STATE_RUNNING);

@@ -7,7 +7,7 @@ import {
   type StreamConsoleRequest,
   type StreamConsoleResponse,
 } from '../../../gen/hypervisor/engine/v1/engine_service';
-import type { DomainSpec, DomainStatus } from '../../../gen/hypervisor/v1/domain';
+import type { DomainSpec, DomainStateReason, DomainStatus } from '../../../gen/hypervisor/v1/domain';
 import { ConsoleInputBusyError, type ConsoleClient, type ConsoleHub } from '../console';
 
 /** What the control socket exposes of a running VM. */
@@ -18,8 +18,9 @@ export interface EngineHost {
   status(): DomainStatus;
   counters(): EngineCounters;
   pause(): void;
-  resume(): void;
+  resume(reason: DomainStateReason): void;
   pressPowerButton(): void;
+  reset(): Promise<void>;
 }
 
 /** A console reader this far behind is dropped rather than letting the engine buffer without bound. */
@@ -38,9 +39,15 @@ export async function startControlServer(socketPath: string, host: EngineHost): 
       host.pause();
       callback(null, { status: host.status() });
     },
-    resume: (_call, callback) => {
-      host.resume();
+    resume: (call, callback) => {
+      host.resume(call.request.reason);
       callback(null, { status: host.status() });
+    },
+    reset: (_call, callback) => {
+      host.reset().then(
+        () => callback(null, { status: host.status() }),
+        (err: Error) => callback({ code: status.INTERNAL, details: `reset failed: ${err.message}` }),
+      );
     },
     powerButton: (_call, callback) => {
       host.pressPowerButton();

@@ -124,6 +124,12 @@ export class Vm extends EventEmitter<{ stopped: [DomainStatus] }> {
     return setupPvhBoot(low, { entry: kernel.entry, cmdline: boot.cmdline, memoryBytes, rsdpGpa }).cpu;
   }
 
+  /** A hard reset asked by the host (ResetDomain): called between slices, so it runs at once. */
+  async reset(): Promise<void> {
+    if (this.state === 'stopped' || this.pendingStop || this.resetting) return;
+    await this.resetInPlace();
+  }
+
   /** The guest pulled the reset line (inside a slice): on_reboot decides; the work happens after the slice. */
   private onGuestReset(): void {
     if (this.pendingStop || this.resetRequested) return;
@@ -175,9 +181,11 @@ export class Vm extends EventEmitter<{ stopped: [DomainStatus] }> {
     this.stateSince = new Date();
   }
 
-  resume(): void {
+  /** Runs the vCPUs; `reason` is what status() reports while RUNNING (BOOTED, UNPAUSED, …). */
+  resume(reason: DomainStateReason = DomainStateReason.DOMAIN_STATE_REASON_UNPAUSED): void {
     if (!this.paused || this.state === 'stopped') return;
     this.paused = false;
+    this.runningReason = reason;
     this.stateSince = new Date();
     if (this.state === 'running' && !this.resetting) setImmediate(this.runSlices);
   }

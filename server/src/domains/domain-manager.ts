@@ -159,6 +159,27 @@ export class DomainManager {
     return record;
   }
 
+  /** Hard reset in place, as pressing the reset button (libvirt's virDomainReset): no guest cooperation. */
+  async reset(idOrName: string): Promise<DomainRecord> {
+    const record = this.registry.get(idOrName);
+    const engine = this.runningEngine(record);
+    const live = await engine.reset();
+    if (record.engine === engine) record.status = { ...live, enginePid: engine.pid };
+    return record;
+  }
+
+  /** Re-reads a running domain's status from its engine (the guest may have rebooted itself in place). */
+  async refresh(record: DomainRecord): Promise<DomainRecord> {
+    const engine = record.engine;
+    if (!engine || record.starting) return record;
+    const live = (await engine.getState().catch(() => undefined))?.status;
+    if (!live || record.engine !== engine) return record;
+    // hvd knows why it changed what it changed (e.g. REATTACHED); the engine knows what the guest did alone.
+    const guestDid = live.state !== record.status.state || (live.reason === DomainStateReason.DOMAIN_STATE_REASON_RESET && record.status.reason !== live.reason);
+    if (guestDid) record.status = { ...live, enginePid: engine.pid };
+    return record;
+  }
+
   /** Pauses the vCPUs of a running domain (libvirt's virDomainSuspend). */
   async suspend(idOrName: string): Promise<DomainRecord> {
     const record = this.registry.get(idOrName);
@@ -176,9 +197,9 @@ export class DomainManager {
     const record = this.registry.get(idOrName);
     const engine = this.runningEngine(record);
     if (record.status.state !== DomainState.DOMAIN_STATE_PAUSED) throw wrongState(record, 'resumed', 'PAUSED');
-    const resumed = await engine.resume();
+    const resumed = await engine.resume(DomainStateReason.DOMAIN_STATE_REASON_UNPAUSED);
     if (record.engine !== engine) throw wrongState(record, 'resumed', 'PAUSED');
-    record.status = { ...resumed, enginePid: engine.pid, reason: DomainStateReason.DOMAIN_STATE_REASON_UNPAUSED };
+    record.status = { ...resumed, enginePid: engine.pid };
     this.lifecycleEvent(record, LifecycleEventType.LIFECYCLE_EVENT_TYPE_RESUMED);
     return record;
   }
@@ -253,7 +274,7 @@ export class DomainManager {
     // Engines start with vCPUs paused: from here on a fast guest's whole life is observable (console, exit).
     let live: DomainStatus | undefined;
     try {
-      live = paused ? (await engine.getState()).status : await engine.resume();
+      live = paused ? (await engine.getState()).status : await engine.resume(reason);
     } catch (err) {
       engine.kill();
       await record.stopped;
@@ -262,7 +283,6 @@ export class DomainManager {
     // A guest may already have come and gone; then onEngineExit has recorded how it ended.
     if (record.engine === engine && live) {
       record.status = { ...live, enginePid: engine.pid };
-      if (live.state === DomainState.DOMAIN_STATE_RUNNING) record.status.reason = reason;
     }
     this.options.logger.info({ domain: record.name, id: record.id, pid: engine.pid }, 'domain started');
   }

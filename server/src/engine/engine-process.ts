@@ -7,9 +7,10 @@ import {
   type GetStateResponse,
   type PauseResponse,
   type PowerButtonResponse,
+  type ResetResponse,
   type ResumeResponse,
 } from '../../../gen/hypervisor/engine/v1/engine_service';
-import type { DomainSpec, DomainStatus } from '../../../gen/hypervisor/v1/domain';
+import type { DomainSpec, DomainStateReason, DomainStatus } from '../../../gen/hypervisor/v1/domain';
 import { readExitRecord, runDirFor, writeLaunch, type RunDir } from '../../../engine/src/control/run-dir';
 import { failedPrecondition, unavailable } from '../errors';
 
@@ -122,8 +123,12 @@ export class EngineProcess {
     return statusOf(await this.call<PauseResponse>((deadline, cb) => this.client.pause({}, new Metadata(), { deadline }, cb)));
   }
 
-  async resume(): Promise<DomainStatus> {
-    return statusOf(await this.call<ResumeResponse>((deadline, cb) => this.client.resume({}, new Metadata(), { deadline }, cb)));
+  async resume(reason: DomainStateReason): Promise<DomainStatus> {
+    return statusOf(await this.call<ResumeResponse>((deadline, cb) => this.client.resume({ reason }, new Metadata(), { deadline }, cb)));
+  }
+
+  async reset(): Promise<DomainStatus> {
+    return statusOf(await this.call<ResetResponse>((deadline, cb) => this.client.reset({}, new Metadata(), { deadline }, cb)));
   }
 
   async pressPowerButton(): Promise<void> {

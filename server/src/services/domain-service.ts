@@ -4,6 +4,7 @@ import {
   DefineDomainResponse,
   DestroyDomainResponse,
   RebootDomainResponse,
+  ResetDomainResponse,
   ResumeDomainResponse,
   ShutdownDomainResponse,
   StartDomainResponse,
@@ -74,7 +75,7 @@ export function createDomainService(manager: DomainManager, events: EventLog, re
     destroyDomain: unary((req) => requests.once('DestroyDomain', req.requestId, DestroyDomainResponse, async () => domain(await manager.destroy(requireDomain(req.domain))))),
     suspendDomain: unary((req) => requests.once('SuspendDomain', req.requestId, SuspendDomainResponse, async () => domain(await manager.suspend(requireDomain(req.domain))))),
     resumeDomain: unary((req) => requests.once('ResumeDomain', req.requestId, ResumeDomainResponse, async () => domain(await manager.resume(requireDomain(req.domain))))),
-    getDomain: unary((req) => domain(manager.registry.get(requireDomain(req.domain)))),
+    getDomain: unary(async (req) => domain(await manager.refresh(manager.registry.get(requireDomain(req.domain))))),
     listDomains: unary((req) => {
       const page = listPage(manager.registry.list(), req.pageSize, req.pageToken, req.states);
       return { domains: page.records.map(toDomainProto), nextPageToken: page.nextPageToken };
@@ -88,7 +89,7 @@ export function createDomainService(manager: DomainManager, events: EventLog, re
       const { cpuTimeNs, rssBytes } = processStats(engine.pid);
       return { stats: { cpuTimeNs, rssBytes, vcpuExits: counters?.vcpuExits ?? 0, consoleBytesOut: counters?.consoleBytesOut ?? 0 } };
     }),
-    resetDomain: notYet('ResetDomain (hard reset in place; comes with the engine reset of issue 3)'),
+    resetDomain: unary((req) => requests.once('ResetDomain', req.requestId, ResetDomainResponse, async () => domain(await manager.reset(requireDomain(req.domain))))),
     importLibvirtXml: notYet('ImportLibvirtXml'),
     exportLibvirtXml: notYet('ExportLibvirtXml'),
   };

@@ -20,11 +20,24 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { DomainSpec, DomainStatus } from "../../v1/domain";
+import {
+  DomainSpec,
+  DomainStateReason,
+  domainStateReasonFromJSON,
+  domainStateReasonToJSON,
+  DomainStatus,
+} from "../../v1/domain";
 
 export const protobufPackage = "hypervisor.engine.v1";
 
 export const protobufFileName = "hypervisor/engine/v1/engine_service.proto";
+
+export interface ResetRequest {
+}
+
+export interface ResetResponse {
+  status: DomainStatus | undefined;
+}
 
 export interface PowerButtonRequest {
 }
@@ -40,6 +53,8 @@ export interface PauseResponse {
 }
 
 export interface ResumeRequest {
+  /** Why the domain runs from now on: BOOTED for its first start, UNPAUSED after a SuspendDomain. */
+  reason: DomainStateReason;
 }
 
 export interface ResumeResponse {
@@ -76,6 +91,127 @@ export interface StreamConsoleResponse {
   /** Another client took the input with force. */
   { $case: "inputRevoked"; value: boolean } | undefined;
 }
+
+function createBaseResetRequest(): ResetRequest {
+  return {};
+}
+
+export const ResetRequest: MessageFns<ResetRequest> = {
+  encode(_: ResetRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ResetRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseResetRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ResetRequest {
+    return {};
+  },
+
+  toJSON(_: ResetRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<ResetRequest>): ResetRequest {
+    return ResetRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<ResetRequest>): ResetRequest {
+    const message = createBaseResetRequest();
+    return message;
+  },
+};
+
+function createBaseResetResponse(): ResetResponse {
+  return { status: undefined };
+}
+
+export const ResetResponse: MessageFns<ResetResponse> = {
+  encode(message: ResetResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.status !== undefined) {
+      DomainStatus.encode(message.status, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ResetResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseResetResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.status = DomainStatus.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ResetResponse {
+    return { status: isSet(object.status) ? DomainStatus.fromJSON(object.status) : undefined };
+  },
+
+  toJSON(message: ResetResponse): unknown {
+    const obj: any = {};
+    if (message.status !== undefined) {
+      obj.status = DomainStatus.toJSON(message.status);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ResetResponse>): ResetResponse {
+    return ResetResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ResetResponse>): ResetResponse {
+    const message = createBaseResetResponse();
+    message.status = (object.status !== undefined && object.status !== null)
+      ? DomainStatus.fromPartial(object.status)
+      : undefined;
+    return message;
+  },
+};
 
 function createBasePowerButtonRequest(): PowerButtonRequest {
   return {};
@@ -303,11 +439,14 @@ export const PauseResponse: MessageFns<PauseResponse> = {
 };
 
 function createBaseResumeRequest(): ResumeRequest {
-  return {};
+  return { reason: 0 };
 }
 
 export const ResumeRequest: MessageFns<ResumeRequest> = {
-  encode(_: ResumeRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+  encode(message: ResumeRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.reason !== 0) {
+      writer.uint32(8).int32(message.reason);
+    }
     return writer;
   },
 
@@ -324,6 +463,14 @@ export const ResumeRequest: MessageFns<ResumeRequest> = {
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.reason = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -336,20 +483,24 @@ export const ResumeRequest: MessageFns<ResumeRequest> = {
     }
   },
 
-  fromJSON(_: any): ResumeRequest {
-    return {};
+  fromJSON(object: any): ResumeRequest {
+    return { reason: isSet(object.reason) ? domainStateReasonFromJSON(object.reason) : 0 };
   },
 
-  toJSON(_: ResumeRequest): unknown {
+  toJSON(message: ResumeRequest): unknown {
     const obj: any = {};
+    if (message.reason !== 0) {
+      obj.reason = domainStateReasonToJSON(message.reason);
+    }
     return obj;
   },
 
   create(base?: DeepPartial<ResumeRequest>): ResumeRequest {
     return ResumeRequest.fromPartial(base ?? {});
   },
-  fromPartial(_: DeepPartial<ResumeRequest>): ResumeRequest {
+  fromPartial(object: DeepPartial<ResumeRequest>): ResumeRequest {
     const message = createBaseResumeRequest();
+    message.reason = object.reason ?? 0;
     return message;
   },
 };
@@ -1058,6 +1209,16 @@ export const EngineServiceService = {
     responseSerialize: (value: PowerButtonResponse): Buffer => Buffer.from(PowerButtonResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): PowerButtonResponse => PowerButtonResponse.decode(value),
   },
+  /** Hard reset in place: devices to power-on state, kernel and boot structures reloaded, vCPU at its entry. */
+  reset: {
+    path: "/hypervisor.engine.v1.EngineService/Reset" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ResetRequest): Buffer => Buffer.from(ResetRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ResetRequest => ResetRequest.decode(value),
+    responseSerialize: (value: ResetResponse): Buffer => Buffer.from(ResetResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ResetResponse => ResetResponse.decode(value),
+  },
 } as const;
 
 export interface EngineServiceServer extends UntypedServiceImplementation {
@@ -1071,6 +1232,8 @@ export interface EngineServiceServer extends UntypedServiceImplementation {
   resume: handleUnaryCall<ResumeRequest, ResumeResponse>;
   /** Presses the ACPI power button: sets PWRBTN_STS in the PM1a event block (and raises the SCI where possible). */
   powerButton: handleUnaryCall<PowerButtonRequest, PowerButtonResponse>;
+  /** Hard reset in place: devices to power-on state, kernel and boot structures reloaded, vCPU at its entry. */
+  reset: handleUnaryCall<ResetRequest, ResetResponse>;
 }
 
 export interface EngineServiceClient extends Client {
@@ -1144,6 +1307,22 @@ export interface EngineServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: PowerButtonResponse) => void,
+  ): ClientUnaryCall;
+  /** Hard reset in place: devices to power-on state, kernel and boot structures reloaded, vCPU at its entry. */
+  reset(
+    request: ResetRequest,
+    callback: (error: ServiceError | null, response: ResetResponse) => void,
+  ): ClientUnaryCall;
+  reset(
+    request: ResetRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ResetResponse) => void,
+  ): ClientUnaryCall;
+  reset(
+    request: ResetRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ResetResponse) => void,
   ): ClientUnaryCall;
 }
 
