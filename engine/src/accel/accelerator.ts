@@ -53,8 +53,8 @@ export interface Accelerator {
   getRegs(): GeneralRegs;
   setRegs(regs: GeneralRegsInput): void;
   setSregs(sregs: SpecialRegs): void;
-  /** Runs the vCPU for one slice; every exit, hook or final, goes through handleExit. */
-  runSlice(): SliceOutcome;
+  /** Runs the vCPU for one slice (default length, or sliceMicros); every exit, hook or final, goes through handleExit. */
+  runSlice(sliceMicros?: number): SliceOutcome;
   /** Ends the current slice at the next block boundary (callable from handleExit); if none runs, the next one. */
   requestStop(): void;
   /** Host wrote [gpa, gpa + length) of guest RAM: drop code translated from it. */

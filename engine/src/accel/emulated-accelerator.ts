@@ -137,8 +137,8 @@ export class EmulatedAccelerator implements Accelerator {
     this.cpu.setSregs(sregs);
   }
 
-  runSlice(): SliceOutcome {
-    const code = this.cpu.run(this.sliceMicros);
+  runSlice(sliceMicros = this.sliceMicros): SliceOutcome {
+    const code = this.cpu.run(sliceMicros);
     const exit = this.exit;
     const mailbox = this.mailbox;
     switch (code) {

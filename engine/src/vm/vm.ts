@@ -12,6 +12,10 @@ import { PCI_HOLE_END, ramRegions } from '../platform/layout';
 import { attachVirtioDevices, type AttachedVirtioDevices } from './attach-virtio-devices';
 import { createPlatform, type Platform } from './platform';
 
+/** Slice length while backend I/O a queue notify started may complete (a polling guest spins meanwhile). */
+const SHORT_SLICE_MICROS = 50;
+/** How many short slices follow a notify: about one default slice's worth. */
+const SHORT_SLICES_AFTER_NOTIFY = 20;
 /** Console bytes kept for clients that attach later. */
 const SCROLLBACK_BYTES = 256 * 1024;
 const TWO_POW_32 = 2 ** 32;
@@ -48,6 +52,8 @@ export class Vm extends EventEmitter<{ stopped: [DomainStatus] }> {
   private resetRequested = false;
   /** A reset is reloading the kernel (asynchronous): no slices run until it is done. */
   private resetting = false;
+  /** Slices left to run short after a virtio queue notify (backend completions arrive between slices). */
+  private shortSlices = 0;
   vcpuExits = 0;
 
   private constructor(readonly options: VmOptions) {
@@ -91,7 +97,11 @@ export class Vm extends EventEmitter<{ stopped: [DomainStatus] }> {
         root: vm.platform.pci,
         memory: new GuestMemoryMap(vm.ram),
         logger: vm.logger,
-        onQueueNotify: () => vm.accel.requestStop(),
+        onQueueNotify: () => {
+          // End the slice so the backend starts now, and keep the next slices short so its completion is seen soon.
+          vm.shortSlices = SHORT_SLICES_AFTER_NOTIFY;
+          vm.accel.requestStop();
+        },
       });
     } catch (err) {
       vm.accel.close();
@@ -213,7 +223,9 @@ export class Vm extends EventEmitter<{ stopped: [DomainStatus] }> {
   /** One time slice, then back to the event loop so sockets (console, control) are served between slices. */
   private readonly runSlices = (): void => {
     if (this.state !== 'running' || this.paused || this.resetting) return;
-    this.accel.runSlice();
+    const short = this.shortSlices > 0;
+    if (short) this.shortSlices--;
+    this.accel.runSlice(short ? SHORT_SLICE_MICROS : undefined);
     this.console.flush();
     if (this.pendingStop) return this.finish();
     if (this.resetRequested) {

@@ -153,8 +153,8 @@ export class KvmAccelerator implements Accelerator {
     this.vcpu.setSregs(this.sregsBytes);
   }
 
-  runSlice(): SliceOutcome {
-    const deadline = performance.now() + this.sliceMicros / 1000;
+  runSlice(sliceMicros = this.sliceMicros): SliceOutcome {
+    const deadline = performance.now() + sliceMicros / 1000;
     for (;;) {
       const left = Math.max(1, Math.round((deadline - performance.now()) * 1000));
       const errno = this.vcpu.run(left);
