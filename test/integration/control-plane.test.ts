@@ -7,16 +7,16 @@ import * as fs from 'node:fs';
 import { credentials, status, type ServiceError } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { unaryCall } from '../../clients/hvctl/connect';
-import { DomainSpec, DomainState, DomainStateReason, DomainType, LifecycleAction, type Domain } from '../../gen/hypervisor/v1/domain';
+import { DomainSpec, DomainState, DomainStateReason, LifecycleAction, type Domain } from '../../gen/hypervisor/v1/domain';
 import { LifecycleEventType, type DomainEvent } from '../../gen/hypervisor/v1/events';
 import { EngineServiceClient } from '../../gen/hypervisor/engine/v1/engine_service';
 import { runDirFor } from '../../engine/src/control/run-dir';
 import { ConsoleSession } from '../support/console-client';
+import { domainCalls, guestSpec, rejection } from '../support/domains';
 import { isAlive, startHvd, waitFor, type HvdUnderTest } from '../support/hvd-process';
 
 const guests = inject('guests');
 let hvd: HvdUnderTest;
-let seq = 0;
 
 beforeAll(async () => {
   hvd = await startHvd();
@@ -25,32 +25,9 @@ afterAll(async () => {
   await hvd?.stop();
 });
 
-function spec(cmdline: string, extra: Partial<DomainSpec> = {}): DomainSpec {
-  return DomainSpec.fromPartial({
-    name: `cp${++seq}-${process.pid}`,
-    type: DomainType.DOMAIN_TYPE_EMULATED,
-    vcpus: { current: 1 },
-    memory: { currentBytes: 32 << 20 },
-    boot: { kernelPath: guests.pvh, cmdline },
-    ...extra,
-  });
-}
-
+const spec = (cmdline: string, extra: Partial<DomainSpec> = {}) => guestSpec(guests.pvh, cmdline, extra);
 const d = () => hvd.clients.domains;
-const define = async (s: DomainSpec, requestId = '') => (await unaryCall(d().defineDomain.bind(d()), { spec: s, autostart: false, requestId })).domain as Domain;
-const start = async (domain: string) => (await unaryCall(d().startDomain.bind(d()), { domain, paused: false, requestId: '' })).domain as Domain;
-const get = async (domain: string) => (await unaryCall(d().getDomain.bind(d()), { domain })).domain as Domain;
-const destroy = async (domain: string) => (await unaryCall(d().destroyDomain.bind(d()), { domain, requestId: '' })).domain as Domain;
-const undefine = (domain: string) => unaryCall(d().undefineDomain.bind(d()), { domain, requestId: '' });
-
-async function rejection(promise: Promise<unknown>): Promise<ServiceError> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as ServiceError;
-  }
-  throw new Error('expected the call to fail');
-}
+const { define, start, get, destroy, undefine } = domainCalls(d);
 
 /** Collects WatchEvents messages from a sequence on. */
 function watch(afterSequence = 0, domain = '') {

@@ -6,16 +6,14 @@
  */
 import { credentials, Metadata } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { unaryCall } from '../../clients/hvctl/connect';
 import { runDirFor } from '../../engine/src/control/run-dir';
 import { EngineServiceClient, type GetStateResponse } from '../../gen/hypervisor/engine/v1/engine_service';
-import { DomainSpec, DomainState, DomainStateReason, DomainType, LifecycleAction, type Domain } from '../../gen/hypervisor/v1/domain';
-import { ConsoleSession } from '../support/console-client';
+import { DomainSpec, DomainState, DomainStateReason, LifecycleAction } from '../../gen/hypervisor/v1/domain';
+import { domainCalls, guestSpec } from '../support/domains';
 import { startHvd, type HvdUnderTest } from '../support/hvd-process';
 
 const guests = inject('guests');
 let hvd: HvdUnderTest;
-let seq = 0;
 
 beforeAll(async () => {
   hvd = await startHvd();
@@ -24,31 +22,9 @@ afterAll(async () => {
   await hvd?.stop();
 });
 
-function spec(cmdline: string, extra: Parameters<typeof DomainSpec.fromPartial>[0] = {}): DomainSpec {
-  return DomainSpec.fromPartial({
-    name: `plat${++seq}-${process.pid}`,
-    type: DomainType.DOMAIN_TYPE_EMULATED,
-    vcpus: { current: 1 },
-    memory: { currentBytes: 32 << 20 },
-    boot: { kernelPath: guests.pvh, cmdline },
-    ...extra,
-  });
-}
-
+const spec = (cmdline: string, extra: Parameters<typeof DomainSpec.fromPartial>[0] = {}) => guestSpec(guests.pvh, cmdline, extra);
 const domains = () => hvd.clients.domains;
-const create = async (s: DomainSpec, paused = false) =>
-  (await unaryCall(domains().createDomain.bind(domains()), { spec: s, paused, requestId: '' })).domain as Domain;
-const get = async (domain: string) => (await unaryCall(domains().getDomain.bind(domains()), { domain })).domain as Domain;
-const resume = (domain: string) => unaryCall(domains().resumeDomain.bind(domains()), { domain, requestId: '' });
-const destroy = (domain: string) => unaryCall(domains().destroyDomain.bind(domains()), { domain, requestId: '' });
-
-/** Creates paused, attaches the console, then runs: the guest's whole output is seen. */
-async function boot(s: DomainSpec): Promise<{ domain: Domain; console: ConsoleSession }> {
-  const domain = await create(s, true);
-  const console = new ConsoleSession(domains(), { domain: domain.id });
-  await resume(domain.id);
-  return { domain, console };
-}
+const { get, destroy, boot } = domainCalls(domains);
 
 /** The engine's own view of the guest, straight from its control socket. */
 function engineState(domainId: string): Promise<GetStateResponse> {

@@ -6,17 +6,17 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { status, type ServiceError } from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { unaryCall } from '../../clients/hvctl/connect';
-import { BootFormat, DomainSpec, DomainState, DomainStateReason, DomainType, type Domain } from '../../gen/hypervisor/v1/domain';
+import { BootFormat, DomainSpec, DomainState, DomainStateReason, DomainType } from '../../gen/hypervisor/v1/domain';
 import { fieldViolationsOf } from '../../server/src/errors';
 import { ConsoleSession } from '../support/console-client';
+import { domainCalls, guestSpec, rejection } from '../support/domains';
 import { isAlive, startHvd, waitFor, type HvdUnderTest } from '../support/hvd-process';
 
 const guests = inject('guests');
 let hvd: HvdUnderTest;
-let seq = 0;
 
 beforeAll(async () => {
   hvd = await startHvd();
@@ -25,40 +25,9 @@ afterAll(async () => {
   await hvd?.stop();
 });
 
-function spec(cmdline: string, extra: Partial<DomainSpec> = {}): DomainSpec {
-  return DomainSpec.fromPartial({
-    name: `t${++seq}-${process.pid}`,
-    type: DomainType.DOMAIN_TYPE_EMULATED,
-    vcpus: { current: 1 },
-    memory: { currentBytes: 32 << 20 },
-    boot: { kernelPath: guests.pvh, cmdline },
-    ...extra,
-  });
-}
-
+const spec = (cmdline: string, extra: Partial<DomainSpec> = {}) => guestSpec(guests.pvh, cmdline, extra);
 const domains = () => hvd.clients.domains;
-const create = async (s: DomainSpec, paused = false) =>
-  (await unaryCall(domains().createDomain.bind(domains()), { spec: s, paused, requestId: '' })).domain as Domain;
-const get = async (domain: string) => (await unaryCall(domains().getDomain.bind(domains()), { domain })).domain as Domain;
-const resume = (domain: string) => unaryCall(domains().resumeDomain.bind(domains()), { domain, requestId: '' });
-const destroy = async (domain: string) => (await unaryCall(domains().destroyDomain.bind(domains()), { domain, requestId: '' })).domain as Domain;
-
-async function rejection(promise: Promise<unknown>): Promise<ServiceError> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as ServiceError;
-  }
-  throw new Error('expected the call to fail');
-}
-
-/** Creates paused, attaches the console, then runs: the guest's whole output is seen. */
-async function boot(s: DomainSpec, input = false): Promise<{ domain: Domain; console: ConsoleSession }> {
-  const domain = await create(s, true);
-  const console = new ConsoleSession(domains(), { domain: domain.id, input });
-  await resume(domain.id);
-  return { domain, console };
-}
+const { create, get, resume, destroy, boot } = domainCalls(domains);
 
 describe('capabilities', () => {
   it('reports the real host: CPU count, memory, and which domain types run here', async () => {
