@@ -150,6 +150,18 @@ describe('lifecycle', () => {
     await undefine(defined.id);
   });
 
+  it('RebootDomain presses the power button and starts the domain again once the guest powered off', async () => {
+    const defined = await define(spec('action=powerbutton'));
+    const firstPid = (await start(defined.id)).status!.enginePid;
+    await new ConsoleSession(d(), { domain: defined.id }).waitFor(/waiting for the power button/);
+    const rebooted = (await unaryCall(d().rebootDomain.bind(d()), { domain: defined.id, timeout: undefined, requestId: '' })).domain!;
+    expect(rebooted.status!.state).toBe(DomainState.DOMAIN_STATE_RUNNING);
+    expect(rebooted.status!.enginePid).not.toBe(firstPid);
+    await new ConsoleSession(d(), { domain: defined.id }).waitFor(/waiting for the power button/);
+    await destroy(defined.id);
+    await undefine(defined.id);
+  });
+
   it('ResetDomain restarts the guest in place, even a halted one, without its cooperation', async () => {
     const defined = await define(spec('action=hlt'));
     const pid = (await start(defined.id)).status!.enginePid;
