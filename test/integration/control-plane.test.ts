@@ -92,6 +92,29 @@ describe('persistent domains', () => {
   });
 });
 
+describe('durability', () => {
+  it('never loses an acknowledged definition when hvd is SIGKILLed in the middle of a stream of writes', async () => {
+    const acknowledged: string[] = [];
+    const writes = Array.from({ length: 40 }, () =>
+      define(spec('action=hlt')).then(
+        (domain) => void acknowledged.push(domain.id),
+        () => undefined, // cut off by the kill: may or may not have been stored, never half-stored
+      ),
+    );
+    await waitFor(() => acknowledged.length >= 5, 10_000, 'the first definitions to be acknowledged');
+    await hvd.kill();
+    await Promise.all(writes);
+    hvd = await startHvd(hvd.dir);
+    const { domains } = await unaryCall(d().listDomains.bind(d()), { pageSize: 1000, pageToken: '', states: [] });
+    const stored = new Set(domains.map((x) => x.id));
+    for (const id of acknowledged) expect(stored.has(id), `acknowledged definition ${id} was lost`).toBe(true);
+    for (const x of domains) {
+      expect(x.spec?.boot?.kernelPath).toBe(guests.pvh); // every stored row decodes to the whole spec
+      await undefine(x.id);
+    }
+  });
+});
+
 describe('request_id', () => {
   it('a retried CreateDomain returns the first result and starts one engine only, also after an hvd restart', async () => {
     const s = spec('action=hlt');
