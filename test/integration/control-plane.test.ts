@@ -115,6 +115,26 @@ describe('durability', () => {
   });
 });
 
+describe('host limits', () => {
+  it('refuses a start that would exceed the host vCPU budget with RESOURCE_EXHAUSTED, naming what is short', async () => {
+    const caps = await unaryCall(hvd.clients.capabilities.getCapabilities.bind(hvd.clients.capabilities), {});
+    const cpus = caps.capabilities!.host!.topology!.onlineCpus;
+    // A budget of exactly one vCPU: the first domain fits, the second does not fit now.
+    const limited = await startHvd(undefined, ['--vcpu-overcommit', String(1 / cpus)]);
+    try {
+      const calls = domainCalls(() => limited.clients.domains);
+      const first = await calls.create(spec('action=hlt'));
+      const err = await rejection(calls.create(spec('action=hlt')));
+      expect(err.code).toBe(status.RESOURCE_EXHAUSTED);
+      expect(err.details).toMatch(/vCPU/);
+      await calls.destroy(first.id);
+      await calls.destroy((await calls.create(spec('action=hlt'))).id); // fits again once the first is gone
+    } finally {
+      await limited.stop();
+    }
+  });
+});
+
 describe('request_id', () => {
   it('a retried CreateDomain returns the first result and starts one engine only, also after an hvd restart', async () => {
     const s = spec('action=hlt');
@@ -284,7 +304,7 @@ describe('restart safety', () => {
     const after = await get(defined.id);
     expect(after.status!.state).toBe(DomainState.DOMAIN_STATE_SHUTOFF);
     expect(after.status!.reason).toBe(DomainStateReason.DOMAIN_STATE_REASON_SHUTDOWN);
-    expect(fs.readdirSync(`${hvd.dir}/run`)).toEqual([]);
+    await waitFor(() => fs.readdirSync(`${hvd.dir}/run`).length === 0, 5000, 'the ended engine\'s run dir to be removed');
     await undefine(defined.id);
   });
 });

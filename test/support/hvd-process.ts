@@ -25,14 +25,14 @@ export interface HvdUnderTest {
 }
 
 /** Starts hvd in a fresh temporary directory, or again in `reuseDir` (a restart: same socket, run and state dirs). */
-export async function startHvd(reuseDir?: string): Promise<HvdUnderTest> {
+export async function startHvd(reuseDir?: string, extraArgs: readonly string[] = []): Promise<HvdUnderTest> {
   if (!fs.existsSync(HVD_MAIN)) throw new Error(`${HVD_MAIN} is missing: run 'npm run build' first`);
   // Short paths: unix socket paths must stay under 108 bytes.
   const dir = reuseDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'hv-'));
   const socket = path.join(dir, 'hvd.sock');
   const runDir = path.join(dir, 'run');
   const stateDir = path.join(dir, 'state');
-  const args = [HVD_MAIN, '--socket', socket, '--run-dir', runDir, '--state-dir', stateDir, '--log-level', 'warn'];
+  const args = [HVD_MAIN, '--socket', socket, '--run-dir', runDir, '--state-dir', stateDir, '--log-level', 'warn', ...extraArgs];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'] });
   // A restarted hvd finds the old socket file: wait until the new process answers on it.
   await waitFor(() => fs.existsSync(socket), 10_000, `hvd socket ${socket}`);

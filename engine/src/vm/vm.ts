@@ -287,10 +287,11 @@ export class Vm extends EventEmitter<{ stopped: [DomainStatus] }> {
   private finish(): void {
     if (this.state === 'stopped' || !this.pendingStop) return;
     this.state = 'stopped';
-    this.console.close();
     this.accel.close();
     void this.virtio?.close();
+    // 'stopped' first: the exit record is on disk before any console client sees its stream end.
     this.emit('stopped', this.pendingStop);
+    this.console.close();
   }
 }
 

@@ -155,7 +155,7 @@ export class DomainManager {
       throw new ApiError(grpcStatus.DEADLINE_EXCEEDED, `domain "${record.name}" did not power off within ${timeoutMs} ms of the power button; it is still running (does the guest handle ACPI power button events?)`);
     }
     // A reboot restarts the domain when its engine ended; wait for that start to finish.
-    if (reboot) await this.waitRunning(record);
+    if (reboot) await record.restarted;
     return record;
   }
 
@@ -307,7 +307,7 @@ export class DomainManager {
     this.lifecycleEvent(record, crashed ? LifecycleEventType.LIFECYCLE_EVENT_TYPE_CRASHED : LifecycleEventType.LIFECYCLE_EVENT_TYPE_STOPPED);
     if (this.shouldRestart(record, final)) {
       record.rebootRequested = false;
-      void this.startEngine(record, false, DomainStateReason.DOMAIN_STATE_REASON_BOOTED).catch((err: unknown) => {
+      record.restarted = this.startEngine(record, false, DomainStateReason.DOMAIN_STATE_REASON_BOOTED).catch((err: unknown) => {
         this.options.logger.error({ err, domain: record.name }, 'lifecycle restart failed');
         record.status = { ...status(DomainState.DOMAIN_STATE_SHUTOFF, DomainStateReason.DOMAIN_STATE_REASON_FAILED), message: String((err as Error).message) };
         if (!record.persistent) this.registry.remove(record.id);
@@ -326,10 +326,6 @@ export class DomainManager {
     }
     if (final.state === DomainState.DOMAIN_STATE_CRASHED) return lifecycle?.onCrash === LifecycleAction.LIFECYCLE_ACTION_RESTART;
     return false;
-  }
-
-  private async waitRunning(record: DomainRecord): Promise<void> {
-    for (let i = 0; i < 200 && !record.engine; i++) await delay(25);
   }
 
   private persist(record: DomainRecord): void {

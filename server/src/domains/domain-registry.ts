@@ -24,6 +24,8 @@ export interface DomainRecord {
   destroyRequested: boolean;
   /** RebootDomain pressed the power button: the guest's power-off restarts it instead of stopping it. */
   rebootRequested: boolean;
+  /** Settles when the lifecycle restart that followed the last engine's end has finished (or failed). */
+  restarted?: Promise<void>;
   /** Resolves with the final status when the current engine has ended. */
   stopped?: Promise<DomainStatus>;
 }
