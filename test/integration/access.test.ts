@@ -18,6 +18,7 @@ import { DomainSpec, DomainType, type Domain } from '../../gen/hypervisor/v1/dom
 import { fieldViolationsOf } from '../../server/src/errors';
 import { ConsoleSession } from '../support/console-client';
 import { HVD_MAIN, killGroup, waitFor } from '../support/hvd-process';
+import { rejection } from '../support/domains';
 
 const guests = inject('guests');
 /** A group other than root's, so the chown is visible (adm is in every Debian /etc/group). */
@@ -95,15 +96,6 @@ function healthStatus(address: string, service: string, creds?: ChannelCredentia
       return err ? reject(err) : resolve(res.status);
     }),
   ).finally(() => client.close());
-}
-
-async function rejection(promise: Promise<unknown>): Promise<ServiceError> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as ServiceError;
-  }
-  throw new Error('expected the call to fail');
 }
 
 function openssl(cwd: string, ...args: string[]): void {

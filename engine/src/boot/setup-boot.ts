@@ -37,8 +37,8 @@ export interface RawBootParams {
   memoryBytes: number;
 }
 
-/** Checks that memory is the low RAM region the layout gives memoryBytes of RAM. */
-function checkMemory(memory: GuestMemoryWriter, memoryBytes: number): void {
+/** The low RAM size memoryBytes gives, checked against the memory handed in (PVH, raw and Linux set-up alike). */
+export function lowRamSize(memory: GuestMemoryWriter, memoryBytes: number): number {
   let lowSize;
   try {
     lowSize = ramRegions(memoryBytes)[0].size;
@@ -51,10 +51,11 @@ function checkMemory(memory: GuestMemoryWriter, memoryBytes: number): void {
       `guest memory holds ${memory.size} bytes from address 0, but ${memoryBytes} bytes of RAM put ${lowSize} there`,
     );
   }
+  return lowSize;
 }
 
 export function setupPvhBoot(memory: GuestMemoryWriter, params: PvhBootParams): PvhBootSetup {
-  checkMemory(memory, params.memoryBytes);
+  lowRamSize(memory, params.memoryBytes);
   // Validate every input before the first write, so a rejected boot leaves guest memory as it was.
   const cpu = pvhEntryState(params.entry, 0);
   encodeCmdline(params.cmdline);
@@ -70,7 +71,7 @@ export function setupPvhBoot(memory: GuestMemoryWriter, params: PvhBootParams): 
 }
 
 export function setupRawBoot(memory: GuestMemoryWriter, params: RawBootParams): BootCpuState {
-  checkMemory(memory, params.memoryBytes);
+  lowRamSize(memory, params.memoryBytes);
   const cpu = rawEntryState(params.entry);
   writeBootGdt(memory);
   return cpu;

@@ -25,6 +25,13 @@ static inline u16 inw(u16 port)
     return value;
 }
 
+static inline u32 inl(u16 port)
+{
+    u32 value;
+    __asm__ volatile("inl %1, %0" : "=a"(value) : "Nd"(port));
+    return value;
+}
+
 /* Keeps the compiler from folding busy loops away without touching memory or devices. */
 static inline void compiler_barrier(void) { __asm__ volatile("" : : : "memory"); }
 

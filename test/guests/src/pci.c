@@ -16,20 +16,6 @@
 #define PCI_BAR_MEM_TYPE_64 0x4       /* 64-bit BAR: the next register holds the high half */
 #define PCI_BAR_MEM_ADDRESS_MASK 0xfffffff0u
 
-static inline u16 config_inw(u16 port)
-{
-    u16 value;
-    __asm__ volatile("inw %1, %0" : "=a"(value) : "Nd"(port));
-    return value;
-}
-
-static inline u32 config_inl(u16 port)
-{
-    u32 value;
-    __asm__ volatile("inl %1, %0" : "=a"(value) : "Nd"(port));
-    return value;
-}
-
 static void select_register(u8 bus, u8 device, u8 function, u8 offset)
 {
     outl(PCI_CONFIG_ADDRESS, PCI_CONFIG_ENABLE | ((u32)bus << 16) | ((u32)device << 11) | ((u32)function << 8) | (offset & 0xfc));
@@ -44,13 +30,13 @@ u8 pci_read8(const struct pci_function *f, u8 offset)
 u16 pci_read16(const struct pci_function *f, u8 offset)
 {
     select_register(f->bus, f->device, f->function, offset);
-    return config_inw(PCI_CONFIG_DATA + (offset & 2));
+    return inw(PCI_CONFIG_DATA + (offset & 2));
 }
 
 u32 pci_read32(const struct pci_function *f, u8 offset)
 {
     select_register(f->bus, f->device, f->function, offset);
-    return config_inl(PCI_CONFIG_DATA);
+    return inl(PCI_CONFIG_DATA);
 }
 
 void pci_write16(const struct pci_function *f, u8 offset, u16 value)

@@ -24,6 +24,7 @@ import {
 } from '../../../gen/hypervisor/v1/domain_service';
 import { DomainSpec } from '../../../gen/hypervisor/v1/domain';
 import { ApiServer } from '../../../server/src/grpc';
+import { rejection } from '../../support/domains';
 
 let dir: string;
 let server: ApiServer | undefined;
@@ -83,15 +84,6 @@ function healthStatus(socket: string, service: string): Promise<string> {
       return err ? reject(err) : resolve(res.status);
     }),
   );
-}
-
-async function rejection(promise: Promise<unknown>): Promise<ServiceError> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as ServiceError;
-  }
-  throw new Error('expected the call to fail');
 }
 
 describe('sockets', () => {

@@ -9,12 +9,13 @@
  */
 import type { LinuxKernelInfo } from '../../loader/bzimage';
 import type { GuestMemoryWriter } from '../../memory/guest-memory-writer';
-import { BOOT_PML4_START, LINUX_ZERO_PAGE_START, ramRegions } from '../../platform/layout';
+import { BOOT_PML4_START, LINUX_ZERO_PAGE_START } from '../../platform/layout';
 import { BootSetupError } from '../boot-setup-error';
 import { encodeCmdline, writeCmdline } from '../cmdline';
 import { linux64EntryState, type BootCpuState } from '../cpu-state';
 import { writeBootGdt } from '../gdt';
 import { memoryMap } from '../memory-map';
+import { lowRamSize } from '../setup-boot';
 import { placeInitrd } from './initrd-placement';
 import { writeIdentityPageTables } from './page-tables';
 import { encodeZeroPage } from './zero-page';
@@ -44,22 +45,8 @@ export interface LinuxBootSetup {
   e820Entries: number;
 }
 
-/** The low RAM size memoryBytes gives, checked against the memory handed in. */
-function lowRamEnd(memory: GuestMemoryWriter, memoryBytes: number): number {
-  let lowSize;
-  try {
-    lowSize = ramRegions(memoryBytes)[0].size;
-  } catch (error) {
-    throw new BootSetupError('memory', (error as Error).message);
-  }
-  if (memory.size !== lowSize) {
-    throw new BootSetupError('memory', `guest memory holds ${memory.size} bytes from address 0, but ${memoryBytes} bytes of RAM put ${lowSize} there`);
-  }
-  return lowSize;
-}
-
 export function setupLinuxBoot(memory: GuestMemoryWriter, params: LinuxBootParams): LinuxBootSetup {
-  const lowEnd = lowRamEnd(memory, params.memoryBytes);
+  const lowEnd = lowRamSize(memory, params.memoryBytes);
   const cpu = linux64EntryState(params.entry, LINUX_ZERO_PAGE_START, BOOT_PML4_START);
   const cmdlineBytes = encodeCmdline(params.cmdline);
   const { header } = params.kernel;
