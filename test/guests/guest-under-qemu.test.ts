@@ -271,9 +271,9 @@ describe.skipIf(qemu === undefined)("the test guest's platform actions under QEM
   it.each<Machine>(['microvm', 'pc', 'q35'])("acpi finds QEMU's RSDP through start_info and every checksum holds (-M %s)", async (machine) => {
     const run = await runGuest(machine, 'action=acpi');
     expect(run.lines.find((line) => line.startsWith('hv-guest: acpi rsdp')), run.output).toMatch(/^hv-guest: acpi rsdp addr=0x[0-9a-f]+ revision=\d+ checksum=ok$/);
-    expect(run.lines.some((line) => /^hv-guest: acpi table=FACP .* checksum=ok$/.test(line))).toBe(true);
-    expect(run.lines.some((line) => /^hv-guest: acpi table=DSDT .* checksum=ok$/.test(line))).toBe(true);
-    expect(run.lines.some((line) => /^hv-guest: acpi done tables=[1-9]\d* bad=0$/.test(line))).toBe(true);
+    expect(run.lines.some((line) => /^hv-guest: acpi table=FACP .* checksum=ok$/.test(line)), run.output).toBe(true);
+    expect(run.lines.some((line) => /^hv-guest: acpi table=DSDT .* checksum=ok$/.test(line)), run.output).toBe(true);
+    expect(run.lines.some((line) => /^hv-guest: acpi done tables=[1-9]\d* bad=0$/.test(line)), run.output).toBe(true);
     // pc and q35 have the PM1a blocks where hv has them; microvm's FADT is hardware-reduced (none).
     if (machine !== 'microvm') expect(run.lines).toContain('hv-guest: acpi fadt revision=' + (machine === 'pc' ? 1 : 3) + ' pm1a_evt=0x600 pm1a_cnt=0x604 sci=9');
   });

@@ -27,6 +27,7 @@ static void settle(void)
 static void debug_exit(u32 code) __attribute__((noreturn));
 static void debug_exit(u32 code)
 {
+    uart_flush();
     outl(DEBUG_EXIT_PORT, code);
     put_line("debug-exit ignored");
     outw(PM1A_CNT_PORT, PM1_CNT_SLP_EN);
@@ -38,6 +39,7 @@ static void debug_exit(u32 code)
 void action_poweroff(void)
 {
     put_line("powering off");
+    uart_flush();
     outw(PM1A_CNT_PORT, PM1_CNT_SLP_EN);
     settle();
     put_line("acpi poweroff ignored");

@@ -11,6 +11,7 @@
 #include "actions.h"
 #include "console.h"
 #include "start-info.h"
+#include "uart.h"
 
 #define PVPANIC_PORT 0x505           /* QEMU's ISA pvpanic device */
 #define PVPANIC_PANICKED 0x01        /* event bit 0: the guest panicked */
@@ -57,6 +58,7 @@ void action_panic(void)
     put_hex(inb(PVPANIC_PORT));
     put_newline();
     put_line("panicking (pvpanic)");
+    uart_flush();
     outb(PVPANIC_PORT, PVPANIC_PANICKED);
     settle();
     put_line("pvpanic ignored");
@@ -67,6 +69,7 @@ void action_reboot(void)
 {
     put_line("rebooting (i8042 reset)");
     for (u32 i = 0; i < I8042_DRAIN_POLLS && (inb(I8042_STATUS_PORT) & I8042_STATUS_IBF) != 0; i++) compiler_barrier();
+    uart_flush();
     outb(I8042_STATUS_PORT, I8042_CMD_RESET);
     settle();
     put_line("i8042 reset ignored");

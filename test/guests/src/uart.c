@@ -28,6 +28,7 @@
 #define MCR_RTS 0x02        /* request to send */
 #define LSR_DR 0x01         /* receive data ready */
 #define LSR_THRE 0x20       /* transmit holding register empty */
+#define LSR_TEMT 0x40       /* transmitter empty: holding and shift registers both */
 #define DIVISOR_115200 1    /* 1.8432 MHz / 16 / 115200 */
 
 void uart_init(void)
@@ -39,6 +40,13 @@ void uart_init(void)
     outb(COM1_BASE + UART_LCR, LCR_8N1);
     outb(COM1_BASE + UART_FCR, FCR_ENABLE | FCR_CLEAR_RX | FCR_CLEAR_TX | FCR_TRIGGER_14);
     outb(COM1_BASE + UART_MCR, MCR_DTR | MCR_RTS);
+}
+
+/* Waits until the transmitter is empty, so a power-off right after the last line cannot cut it off. */
+void uart_flush(void)
+{
+    while ((inb(COM1_BASE + UART_LSR) & LSR_TEMT) == 0) {
+    }
 }
 
 void uart_putc(char c)

@@ -10,5 +10,6 @@
 void uart_init(void);
 void uart_putc(char c);
 int uart_getc(void); /* blocks until a byte is received */
+void uart_flush(void); /* waits until every written byte has left the UART */
 
 #endif
