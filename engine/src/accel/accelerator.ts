@@ -3,6 +3,8 @@
  * `kvm` later. Both end every exit in the VM's one handleExit(exit) switch (exit.ts).
  */
 import type { DescriptorTable, Segment, SpecialRegisters } from '../boot/cpu-state';
+import type { WarnLogger } from '../bus';
+import type { Interrupts } from '../irq/interrupts';
 import type { GuestMemory } from '../native';
 
 /** Register order of the native getRegs/setRegs BigUint64Array (engine/native/src/emulated-cpu.cc). */
@@ -46,6 +48,8 @@ export interface Accelerator {
   readonly type: 'emulated' | 'kvm';
   /** Maps guest RAM at gpa (page aligned); the accelerator keeps the memory alive while mapped. */
   mapRam(gpa: number, memory: GuestMemory): void;
+  /** The VM's interrupt controller, once, before devices are connected (closed by close()). */
+  createInterrupts(logger?: WarnLogger): Interrupts;
   /** Declares [gpa, gpa + size) as MMIO: accesses become mmio-read / mmio-write exits. */
   mapMmio(gpa: number, size: number): void;
   /** Applies sregs, then regs (registers not named are left as they are). */

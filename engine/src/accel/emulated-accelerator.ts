@@ -9,6 +9,8 @@
  *      call (same exit object), slice end and requested stops are only returned;
  *   4. a handler that throws ends the slice and runSlice() rethrows it (a host failure stops the vCPU).
  */
+import type { WarnLogger } from '../bus';
+import { PolledInterrupts, type Interrupts } from '../irq/interrupts';
 import { isGuestMemory, native, PAGE_SIZE, type GuestMemory, type NativeEmulatedCpu } from '../native';
 import type {
   Accelerator,
@@ -188,6 +190,11 @@ export class EmulatedAccelerator implements Accelerator {
 
   flushAll(): void {
     this.cpu.flushAll();
+  }
+
+  /** Unicorn cannot take interrupts: test guests poll, and the lines only record their level. */
+  createInterrupts(logger?: WarnLogger): Interrupts {
+    return new PolledInterrupts(logger);
   }
 
   close(): void {

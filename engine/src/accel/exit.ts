@@ -98,6 +98,12 @@ export interface HltExit {
 export interface ShutdownExit {
   kind: 'shutdown';
 }
+/** The guest asked the platform to power off, reset or report a crash through the hypervisor (KVM_EXIT_SYSTEM_EVENT). */
+export interface SystemEventExit {
+  kind: 'system-event';
+  event: SystemEvent;
+}
+export type SystemEvent = 'shutdown' | 'reset' | 'crash';
 /** A CPU exception the accelerator cannot deliver (emulated: every exception; treat as a triple fault). */
 export interface ExceptionExit {
   kind: 'exception';
@@ -124,6 +130,7 @@ export type VcpuExit =
   | MmioWriteExit
   | HltExit
   | ShutdownExit
+  | SystemEventExit
   | ExceptionExit
   | UnmappedExit
   | InternalErrorExit;
@@ -146,10 +153,11 @@ export interface ReusableExit {
   dataHigh: number;
   vector: number;
   access: UnmappedExit['access'];
+  event: SystemEvent;
   message: string;
   code: number;
 }
 
 export function createReusableExit(): ReusableExit {
-  return { kind: 'hlt', port: 0, address: 0, size: 0, data: 0, dataHigh: 0, vector: 0, access: 'read', message: '', code: 0 };
+  return { kind: 'hlt', port: 0, address: 0, size: 0, data: 0, dataHigh: 0, vector: 0, access: 'read', event: 'shutdown', message: '', code: 0 };
 }

@@ -4,7 +4,8 @@
  *   Scope (\_SB) {
  *     Device (PCI0) { _HID PNP0A08 (PCI Express root), _CID PNP0A03 (PCI), _SEG 0, _BBN 0, _UID 0,
  *       _CRS: buses 0-255, I/O 0xCF8-0xCFF (config mechanism #1), the I/O windows around it,
- *             the 32-bit MMIO window PCI_MMIO32_START..PCI_MMIO32_END }
+ *             the 32-bit MMIO window PCI_MMIO32_START..PCI_MMIO32_END,
+ *       _PRT: each slot's INTA-INTD to its GSI (the platform's swizzle, engine/src/pci/pci-intx.ts) }
  *     Device (COM1) { _HID PNP0501 (16550A), _UID 1, _CRS: I/O 0x3F8-0x3FF, IRQ 4 }
  *     Device (PS2K) { _HID PNP0303 (PS/2 keyboard on an 8042), _CRS: I/O 0x60, I/O 0x64, IRQ 1 }
  *     Device (MBRD) { _HID PNP0C02 (motherboard resources), _CRS: the ECAM window }   only with ECAM: Linux uses
@@ -14,6 +15,7 @@
  */
 import { COM1_BASE, COM1_IRQ, COM1_LEN, I8042_COMMAND_PORT, I8042_DATA_PORT, I8042_KBD_IRQ } from '../devices/ports';
 import { SLP_TYP_S5 } from '../devices/acpi-pm';
+import { intxGsi, PCI_INTA, PCI_INTD } from '../pci/pci-intx';
 import { PCI_MMIO32_END, PCI_MMIO32_START } from '../platform/layout';
 import { amlDevice, amlEisaId, amlInteger, amlName, amlPackage, amlScope, concatBytes } from './aml';
 import { dwordMemory, ioPort, irqNoFlags, memory32Fixed, resourceTemplate, RESOURCE_TYPE_BUS, RESOURCE_TYPE_IO, wordAddressSpace } from './aml-resources';
@@ -34,6 +36,26 @@ const IO_SPACE_END = 0x1_0000;
 /** First port of the upper I/O window: ports from 0x0D00 up go to PCI (below it are the legacy ISA devices). */
 export const PCI_IO_WINDOW_START = 0x0d00;
 
+/** PCI slots on bus 0 that may hold a device (0 is the host bridge). */
+const PCI_DEVICE_SLOTS = 32;
+/** _PRT Address for all functions of a slot: device in the high word, function 0xFFFF. */
+const ALL_FUNCTIONS = 0xffff;
+
+/**
+ * _PRT (ACPI 6.x, 6.2.13): Package { Address, Pin (0 = INTA), Source 0 (a global interrupt), GSI } per slot and pin,
+ * so the OS routes INTx to the IOAPIC input the platform drives instead of guessing from the interrupt line register.
+ */
+function pciRoutingTable(): Uint8Array {
+  const entries: Uint8Array[] = [];
+  for (let slot = 1; slot < PCI_DEVICE_SLOTS; slot++) {
+    for (let pin = PCI_INTA; pin <= PCI_INTD; pin++) {
+      const address = slot * 0x1_0000 + ALL_FUNCTIONS;
+      entries.push(amlPackage([amlInteger(address), amlInteger(pin - PCI_INTA), amlInteger(0), amlInteger(intxGsi(slot, pin))]));
+    }
+  }
+  return amlName('_PRT', amlPackage(entries));
+}
+
 function pciHostBridge(): Uint8Array {
   const crs = resourceTemplate([
     wordAddressSpace(RESOURCE_TYPE_BUS, 0, PCI_BUS_COUNT),
@@ -49,6 +71,7 @@ function pciHostBridge(): Uint8Array {
     amlName('_BBN', amlInteger(0)),
     amlName('_UID', amlInteger(0)),
     amlName('_CRS', crs),
+    pciRoutingTable(),
   ]);
 }
 

@@ -1,4 +1,5 @@
 import type { BusDevice } from '../bus';
+import type { IrqLine } from '../irq/irq-line';
 import type { PciConfigSpace } from './pci-config-space';
 
 /** The register-level device behind one BAR; it sees offsets from the BAR's start, never the address. */
@@ -21,4 +22,6 @@ export interface PciFunction {
   configWritten?(offset: number, size: number): void;
   /** Called before a guest read of the config space, to refresh registers computed on access. */
   beforeConfigRead?(offset: number, size: number): void;
+  /** Gives a function with an interrupt pin its output onto the routed INTx line (at attach). */
+  connectIntx?(line: IrqLine): void;
 }

@@ -11,6 +11,7 @@
  * which puts them outside the window: they are unmapped meanwhile, as on real hardware with decode on.
  */
 import { allOnes, hex, NULL_LOGGER, type Bus, type WarnLogger } from '../bus';
+import type { IrqLine } from '../irq/irq-line';
 import {
   PCI_BAR0,
   PCI_BAR_COUNT,
@@ -49,6 +50,8 @@ export interface PciRootOptions {
   mmio: Bus;
   logger?: WarnLogger;
   mmioWindow?: PciWindow;
+  /** A function's output onto an INTx GSI (shared lines); functions stay unconnected when omitted. */
+  intx?: (gsi: number) => IrqLine;
   ioWindow?: PciWindow;
 }
 
@@ -111,7 +114,11 @@ export class PciRoot {
     }
     if (command !== 0) fn.config.setU16(PCI_COMMAND, fn.config.command | command | PCI_COMMAND_MASTER);
     const pin = fn.config.getU8(PCI_INTERRUPT_PIN);
-    if (pin !== 0) fn.config.setU8(PCI_INTERRUPT_LINE, intxGsi(device, pin));
+    if (pin !== 0) {
+      const gsi = intxGsi(device, pin);
+      fn.config.setU8(PCI_INTERRUPT_LINE, gsi);
+      if (this.options.intx && fn.connectIntx) fn.connectIntx(this.options.intx(gsi));
+    }
     const assigned = { bars: fn.config.bars.map((spec) => (spec ? fn.config.barAddress(spec.index) : undefined)), command: fn.config.command };
     const entry: Slot = { fn, mappings: new Array<Mapping | undefined>(PCI_BAR_COUNT).fill(undefined), assigned };
     this.slots[device] = entry;

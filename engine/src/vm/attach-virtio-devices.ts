@@ -6,7 +6,7 @@
 import type { DeviceSpec } from '../../../gen/hypervisor/v1/domain';
 import type { WarnLogger } from '../bus';
 import type { GuestMemoryMap } from '../memory/guest-memory-map';
-import { CountingMsiSink, formatPciAddress, type PciRoot } from '../pci';
+import { formatPciAddress, type MsiSink, type PciRoot } from '../pci';
 import { RawFileBackend, VirtioBlk, type BlockBackend } from '../virtio/blk';
 import { VirtioRng } from '../virtio/rng';
 import { VirtioPciTransport } from '../virtio/transport';
@@ -15,6 +15,8 @@ import type { VirtioDevice } from '../virtio/virtio-device';
 export interface AttachVirtioOptions {
   root: PciRoot;
   memory: GuestMemoryMap;
+  /** Where the transports' MSI-X messages go (the accelerator's interrupt controller). */
+  msiSink: MsiSink;
   logger: WarnLogger & { info(obj: object, msg: string): void };
   /** The VM ends the current time slice (accelerator requestStop). */
   onQueueNotify: () => void;
@@ -32,7 +34,6 @@ export interface AttachedVirtioDevices {
 export async function attachVirtioDevices(devices: readonly DeviceSpec[], options: AttachVirtioOptions): Promise<AttachedVirtioDevices> {
   const backends: BlockBackend[] = [];
   const transports: VirtioPciTransport[] = [];
-  const msiSink = new CountingMsiSink(options.logger);
   const closeAll = async () => {
     await Promise.allSettled(backends.map((b) => b.close()));
   };
@@ -50,7 +51,7 @@ export async function attachVirtioDevices(devices: readonly DeviceSpec[], option
       } else {
         throw new Error(`device ${name}: ${kind?.$case ?? 'unknown'} devices are not supported by this engine`);
       }
-      const transport = new VirtioPciTransport({ device, memory: options.memory, msiSink, logger: options.logger, onQueueNotify: options.onQueueNotify, name });
+      const transport = new VirtioPciTransport({ device, memory: options.memory, msiSink: options.msiSink, logger: options.logger, onQueueNotify: options.onQueueNotify, name });
       const address = options.root.attach(transport);
       transports.push(transport);
       options.logger.info({ device: name, pci: formatPciAddress(address) }, 'virtio device attached');

@@ -6,6 +6,7 @@ import { EmulatedAccelerator, KvmAccelerator, type Accelerator, type VcpuExit } 
 import { setupLinuxBoot, setupPvhBoot, setupRawBoot, type BootCpuState } from '../boot';
 import { ConsoleHub } from '../console';
 import { isLoadedBzImage, loadKernel, readInitrd, type KernelFormat } from '../loader';
+import type { Interrupts } from '../irq';
 import { GuestMemoryMap } from '../memory/guest-memory-map';
 import { GuestRam } from '../memory/guest-ram';
 import { PCI_HOLE_END, ramRegions } from '../platform/layout';
@@ -38,6 +39,7 @@ export class Vm extends EventEmitter<{ stopped: [DomainStatus] }> {
   readonly ram: GuestRam[];
   private readonly accel: Accelerator;
   private readonly platform: Platform;
+  private readonly interrupts: Interrupts;
   /** spec.devices behind virtio-pci transports (attached by create()). */
   private virtio: AttachedVirtioDevices | undefined;
   private readonly logger: Logger;
@@ -67,12 +69,13 @@ export class Vm extends EventEmitter<{ stopped: [DomainStatus] }> {
     // Everything below 4 GiB that is not RAM is MMIO, so a stray access reads all-ones as on real hardware.
     const lowEnd = this.ram[0].size;
     this.accel.mapMmio(lowEnd, PCI_HOLE_END - lowEnd);
+    this.interrupts = this.accel.createInterrupts(this.logger);
     this.console = new ConsoleHub(SCROLLBACK_BYTES, (bytes) => this.platform.serial.enqueueInput(bytes));
     this.platform = createPlatform(
       {
         serialOutput: (byte) => this.console.putByte(byte),
         serialRxDrained: () => this.console.pump(),
-        powerOff: () => this.stop(status(DomainState.DOMAIN_STATE_SHUTOFF, DomainStateReason.DOMAIN_STATE_REASON_SHUTDOWN, 'guest powered off (ACPI S5)')),
+        powerOff: () => this.powerOff('guest powered off (ACPI S5)'),
         debugExit: (code) =>
           this.stop({ ...status(DomainState.DOMAIN_STATE_SHUTOFF, DomainStateReason.DOMAIN_STATE_REASON_SHUTDOWN, `guest exited through the debug-exit port with status ${code}`), guestExitStatus: code }),
         reset: () => this.onGuestReset(),
@@ -81,6 +84,7 @@ export class Vm extends EventEmitter<{ stopped: [DomainStatus] }> {
       {
         debugExit: options.spec.platform?.debugExit ?? false,
         logger: this.logger,
+        interrupts: this.interrupts,
         lowMemoryBytes: this.ram[0].size,
         highMemoryBytes: this.ram[1]?.size ?? 0,
         vcpus: options.spec.vcpus?.current ?? 1,
@@ -96,6 +100,7 @@ export class Vm extends EventEmitter<{ stopped: [DomainStatus] }> {
       vm.virtio = await attachVirtioDevices(options.spec.devices, {
         root: vm.platform.pci,
         memory: new GuestMemoryMap(vm.ram),
+        msiSink: vm.interrupts.msi,
         logger: vm.logger,
         onQueueNotify: () => {
           // End the slice so the backend starts now, and keep the next slices short so its completion is seen soon.
@@ -265,6 +270,10 @@ export class Vm extends EventEmitter<{ stopped: [DomainStatus] }> {
         return;
       case 'shutdown':
         return this.crash('triple fault');
+      case 'system-event':
+        if (exit.event === 'shutdown') return this.powerOff('guest powered off (hypervisor system event)');
+        if (exit.event === 'reset') return this.onGuestReset();
+        return this.crash('guest reported a crash (hypervisor system event)');
       case 'exception':
         return this.crash(`CPU exception vector ${exit.vector} (the emulated CPU cannot deliver exceptions: treated as a triple fault)`);
       case 'unmapped':
@@ -277,6 +286,10 @@ export class Vm extends EventEmitter<{ stopped: [DomainStatus] }> {
         throw new Error(`unhandled vCPU exit ${(unreachable as VcpuExit).kind}`);
       }
     }
+  }
+
+  private powerOff(message: string): void {
+    this.stop(status(DomainState.DOMAIN_STATE_SHUTOFF, DomainStateReason.DOMAIN_STATE_REASON_SHUTDOWN, message));
   }
 
   private crash(message: string): void {

@@ -119,7 +119,7 @@ describe.skipIf(unavailable !== undefined)('ACPI tables under iasl -d', () => {
 
   it('acpiexec (ACPICA) loads the tables without warnings and evaluates \\_S5 and the _CRS objects', () => {
     const files = ['dsdt', 'facp', 'facs', 'apic', 'mcfg'].map((name) => `${name}.dat`);
-    const commands = 'evaluate \\_S5; evaluate \\_SB.COM1._CRS; evaluate \\_SB.PCI0._HID';
+    const commands = 'evaluate \\_S5; evaluate \\_SB.COM1._CRS; evaluate \\_SB.PCI0._HID; evaluate \\_SB.PCI0._PRT';
     const run = spawnSync('acpiexec', ['-b', commands, ...files], { cwd: dir, encoding: 'utf8', timeout: 30_000 });
     const out = `${run.stdout}${run.stderr}`;
     expect(out, out).toContain('1 ACPI AML tables successfully acquired and loaded');
@@ -128,5 +128,12 @@ describe.skipIf(unavailable !== undefined)('ACPI tables under iasl -d', () => {
     // IO(0x3F8, 0x3F8, 1, 8), IRQNoFlags {4}, End Tag.
     expect(out).toContain('47 01 F8 03 F8 03 01 08 22 10 00 79 00');
     expect(out).toMatch(/Evaluating \\_SB.PCI0._HID\s*\n.*\n\s*\[Integer\] = 00000000080AD041/);
+    // _PRT: 31 slots x 4 pins; slot 1 INTA on GSI 17 and slot 4 INTA on GSI 16, as the PCI root routes them.
+    expect(out).toMatch(/Evaluating \\_SB.PCI0._PRT\s*\n.*\n\s*\[Package\] Contains 124 Elements:/);
+    const entry = (address: number, pin: number, gsi: number) =>
+      new RegExp(['Contains 4 Elements:', ...[address, pin, 0, gsi].map((v) => `\\[Integer\\] = ${v.toString(16).toUpperCase().padStart(16, '0')}`)].join('\\s*'));
+    expect(out).toMatch(entry(0x1ffff, 0, 17));
+    expect(out).toMatch(entry(0x4ffff, 0, 16));
+    expect(out).toMatch(entry(0x1ffff, 3, 16));
   });
 });

@@ -65,7 +65,8 @@ export function legacyIrqRoutes(): IrqRoute[] {
   return routes;
 }
 
-function msiProblem(message: MsiMessage): string | undefined {
+/** Why KVM must not get this message, or undefined when it is an xAPIC interrupt message. */
+export function msiProblem(message: MsiMessage): string | undefined {
   const { address, data } = message;
   if (!Number.isSafeInteger(address) || address < 0) return `address ${address} is not an address`;
   if (address > 0xffff_ffff) return `address 0x${address.toString(16)} has high bits (no extended destination ids)`;

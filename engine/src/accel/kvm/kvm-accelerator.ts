@@ -26,8 +26,9 @@ import { decodeCpuidEntries, encodeCpuidEntries, filterCpuid } from './cpuid-fil
 import { KVM_PIT_SPEAKER_DUMMY, KVM_REGS_SIZE, KVM_RUN_SIZE, KVM_SREGS_SIZE } from './kvm-abi';
 import { decodeKvmRegs, encodeKvmRegs, encodeKvmSregs } from './kvm-registers';
 import { dispatchKvmExit, setImmediateExit } from './kvm-exit-decoder';
-import { KvmIrqLine } from './kvm-irq-line';
-import type { IrqLine } from '../../irq/irq-line';
+import { KvmInterrupts } from './kvm-interrupts';
+import type { WarnLogger } from '../../bus';
+import type { Interrupts } from '../../irq/interrupts';
 
 /** KVM_SET_TSS_ADDR: three pages just below the identity map page, in the top of the PCI hole no device uses. */
 export const KVM_TSS_ADDRESS = 0xfffb_d000;
@@ -71,6 +72,7 @@ export class KvmAccelerator implements Accelerator {
   private readonly handleExit: ExitHandler;
   private readonly sliceMicros: number;
   private nextSlot = 0;
+  private interrupts: KvmInterrupts | undefined;
   private stopRequested = false;
   private closed = false;
 
@@ -175,9 +177,11 @@ export class KvmAccelerator implements Accelerator {
     setImmediateExit(this.run, true);
   }
 
-  /** A device's legacy interrupt line on the in-kernel PIC/IOAPIC (the serial port's GSI 4, the SCI's 9, ...). */
-  irqLine(gsi: number): IrqLine {
-    return new KvmIrqLine(this.vm, gsi);
+  /** The in-kernel PIC/IOAPIC (KVM_CREATE_IRQCHIP, step 3) for legacy lines, irqfds with GSI routes for MSIs. */
+  createInterrupts(logger?: WarnLogger): Interrupts {
+    if (this.interrupts) throw new Error('the KVM interrupt controller was created already');
+    this.interrupts = new KvmInterrupts(this.vm, logger);
+    return this.interrupts;
   }
 
   /** KVM runs guest code straight from RAM: nothing is cached from it. */
@@ -191,6 +195,7 @@ export class KvmAccelerator implements Accelerator {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.interrupts?.close();
     this.vcpu.close();
     this.vm.close();
     this.kvm.close();

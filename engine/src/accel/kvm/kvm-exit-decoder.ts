@@ -5,13 +5,14 @@
  *   2. KVM_EXIT_IO: count items of size bytes at data_offset (rep ins/outs give several): one io-in/io-out exit per
  *      item, answers to io-in written back in place for KVM to complete the instruction on the next KVM_RUN;
  *   3. KVM_EXIT_MMIO: one mmio-read/mmio-write of len bytes from mmio.data; the answer to a read goes back there;
- *   4. HLT and SHUTDOWN (triple fault) map to their exits; FAIL_ENTRY, INTERNAL_ERROR, unhandled SYSTEM_EVENTs and
- *      unknown reasons become internal-error (a host or KVM problem: the VM stops the vCPU);
+ *   4. HLT and SHUTDOWN (triple fault) map to their exits, SYSTEM_EVENT shutdown/reset/crash to a system-event exit
+ *      (ending the slice); FAIL_ENTRY, INTERNAL_ERROR, other SYSTEM_EVENTs and unknown reasons become
+ *      internal-error (a host or KVM problem: the VM stops the vCPU);
  *   5. KVM_EXIT_INTR is not an exit to handle (a kick ended KVM_RUN).
  * Every length and offset the kernel wrote is checked against the mapping before use.
  */
 import type { SliceOutcome } from '../accelerator';
-import type { ExitHandler, ReusableExit, VcpuExit } from '../exit';
+import type { ExitHandler, ReusableExit, SystemEvent, VcpuExit } from '../exit';
 import {
   KVM_EXIT_FAIL_ENTRY,
   KVM_EXIT_HLT,
@@ -41,6 +42,13 @@ const MAX_MMIO_LEN = 8;
  * as 'exception', the closest SliceOutcome; handleExit already saw it as 'shutdown').
  */
 export type KvmExitOutcome = SliceOutcome | null;
+
+/** The KVM_SYSTEM_EVENT_* types the platform acts on. */
+const SYSTEM_EVENTS = new Map<number, SystemEvent>([
+  [KVM_SYSTEM_EVENT_SHUTDOWN, 'shutdown'],
+  [KVM_SYSTEM_EVENT_RESET, 'reset'],
+  [KVM_SYSTEM_EVENT_CRASH, 'crash'],
+]);
 
 function internalError(exit: ReusableExit, handleExit: ExitHandler, code: number, message: string): KvmExitOutcome {
   exit.kind = 'internal-error';
@@ -157,9 +165,12 @@ export function dispatchKvmExit(run: Uint8Array, exit: ReusableExit, handleExit:
     }
     case KVM_EXIT_SYSTEM_EVENT: {
       const type = view.getUint32(KVM_RUN.systemEventType, true);
-      const name =
-        type === KVM_SYSTEM_EVENT_SHUTDOWN ? 'shutdown' : type === KVM_SYSTEM_EVENT_RESET ? 'reset' : type === KVM_SYSTEM_EVENT_CRASH ? 'crash' : `type ${type}`;
-      return internalError(exit, handleExit, reason, `KVM_EXIT_SYSTEM_EVENT ${name}`);
+      const event = SYSTEM_EVENTS.get(type);
+      if (event === undefined) return internalError(exit, handleExit, reason, `KVM_EXIT_SYSTEM_EVENT of unknown type ${type}`);
+      exit.kind = 'system-event';
+      exit.event = event;
+      handleExit(exit as VcpuExit);
+      return 'stop-requested';
     }
     default:
       return internalError(exit, handleExit, reason, `unexpected KVM exit reason ${reason}`);

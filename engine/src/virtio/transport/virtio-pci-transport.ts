@@ -81,7 +81,7 @@ export interface VirtioPciTransportOptions {
   memory: GuestMemoryMap;
   /** Where MSI-X messages go (emulated: a counting sink). */
   msiSink: MsiSink;
-  /** The INTx line (routed by the PCI root's swizzle); unconnected when omitted. */
+  /** The INTx line; the PCI root connects the routed one at attach (connectIntx), unconnected until then. */
   intx?: IrqLine;
   logger?: WarnLogger;
   /** Called after every queue notify, with the queue index (the VM ends the emulated time slice early). */
@@ -112,9 +112,11 @@ export class VirtioPciTransport implements PciFunction {
   private readonly pciCfg: PciCfgCapability;
   /** Queue notifies received, for stats and tests. */
   notifies = 0;
+  private intx: IrqLine | undefined;
 
   constructor(private readonly options: VirtioPciTransportOptions) {
     const { device } = options;
+    this.intx = options.intx;
     if (device.queueMaxSizes.length > MAX_QUEUES) throw new RangeError(`${device.queueMaxSizes.length} queues exceed ${MAX_QUEUES}`);
     this.device = device;
     this.name = options.name ?? `virtio-${device.deviceType}`;
@@ -165,6 +167,10 @@ export class VirtioPciTransport implements PciFunction {
     this.msix.reset();
   }
 
+  connectIntx(line: IrqLine): void {
+    this.intx = line;
+  }
+
   configWritten(offset: number, size: number): void {
     this.msix.configWritten(offset, size);
     this.pciCfg.configWritten(offset, size);
@@ -193,7 +199,7 @@ export class VirtioPciTransport implements PciFunction {
     }
     this.isr |= isrBit;
     this.config.setU16(PCI_STATUS, this.config.getU16(PCI_STATUS) | PCI_STATUS_INTERRUPT);
-    if ((this.config.command & PCI_COMMAND_INTX_DISABLE) === 0) this.options.intx?.setLevel(true);
+    if ((this.config.command & PCI_COMMAND_INTX_DISABLE) === 0) this.intx?.setLevel(true);
   }
 
   private addVirtioCap(cfgType: number, offset: number, length: number, capLength = VIRTIO_PCI_CAP_LENGTH): number {
@@ -420,7 +426,7 @@ export class VirtioPciTransport implements PciFunction {
   private lowerIntx(): void {
     this.isr = 0;
     this.config.setU16(PCI_STATUS, this.config.getU16(PCI_STATUS) & ~PCI_STATUS_INTERRUPT);
-    this.options.intx?.setLevel(false);
+    this.intx?.setLevel(false);
   }
 
   /** Runs device code for a guest access; a device that throws is logged and the access survives. */

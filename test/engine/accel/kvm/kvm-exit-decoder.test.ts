@@ -17,7 +17,9 @@ import {
   KVM_EXIT_SHUTDOWN,
   KVM_EXIT_SYSTEM_EVENT,
   KVM_RUN,
+  KVM_SYSTEM_EVENT_CRASH,
   KVM_SYSTEM_EVENT_RESET,
+  KVM_SYSTEM_EVENT_SHUTDOWN,
 } from '../../../../engine/src/accel/kvm/kvm-abi';
 import { dispatchKvmExit, setImmediateExit } from '../../../../engine/src/accel/kvm/kvm-exit-decoder';
 
@@ -167,10 +169,27 @@ describe('dispatchKvmExit: other exits', () => {
     expect(seen[0].message).toMatch(/suberror 1 data 0xfe( 0x0){15}$/);
   });
 
-  it('reports system events and unknown reasons as internal errors', () => {
-    const reset = runImage(KVM_EXIT_SYSTEM_EVENT);
-    reset.v.setUint32(KVM_RUN.systemEventType, KVM_SYSTEM_EVENT_RESET, true);
-    expect(dispatch(reset.run).seen).toEqual([{ kind: 'internal-error', code: KVM_EXIT_SYSTEM_EVENT, message: 'KVM_EXIT_SYSTEM_EVENT reset' }]);
+  it('hands shutdown, reset and crash system events to the exit switch and ends the slice', () => {
+    const events = [KVM_SYSTEM_EVENT_SHUTDOWN, KVM_SYSTEM_EVENT_RESET, KVM_SYSTEM_EVENT_CRASH].map((type) => {
+      const image = runImage(KVM_EXIT_SYSTEM_EVENT);
+      image.v.setUint32(KVM_RUN.systemEventType, type, true);
+      let event: unknown;
+      const { outcome } = dispatch(image.run, (exit) => {
+        if (exit.kind === 'system-event') event = exit.event;
+      });
+      return { outcome, event };
+    });
+    expect(events).toEqual([
+      { outcome: 'stop-requested', event: 'shutdown' },
+      { outcome: 'stop-requested', event: 'reset' },
+      { outcome: 'stop-requested', event: 'crash' },
+    ]);
+  });
+
+  it('reports unknown system events and unknown reasons as internal errors', () => {
+    const odd = runImage(KVM_EXIT_SYSTEM_EVENT);
+    odd.v.setUint32(KVM_RUN.systemEventType, 77, true);
+    expect(dispatch(odd.run).seen).toEqual([{ kind: 'internal-error', code: KVM_EXIT_SYSTEM_EVENT, message: 'KVM_EXIT_SYSTEM_EVENT of unknown type 77' }]);
     expect(dispatch(runImage(999).run).seen).toEqual([{ kind: 'internal-error', code: 999, message: 'unexpected KVM exit reason 999' }]);
   });
 
