@@ -43,6 +43,7 @@ constexpr uint32_t kThreadExitHlt = 5;        // final: the guest halted
 constexpr uint32_t kThreadExitStopped = 6;    // final: the thread ended on request
 constexpr uint32_t kThreadExitError = 7;      // final: the CPU failed (detail: code)
 constexpr uint32_t kThreadExitShutdown = 8;   // final: triple fault
+constexpr uint32_t kThreadExitSystemEvent = 9;  // final: KVM_EXIT_SYSTEM_EVENT (detail: its type)
 constexpr int kSpinRounds = 200;              // a few microseconds of polling (pause is ~40-140 cycles) before a futex
 constexpr long kRecheckNanos = 10000000;      // a waiting producer re-checks cancellation every 10 ms
 

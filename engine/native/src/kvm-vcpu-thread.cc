@@ -39,6 +39,7 @@ Napi::Function VcpuThread::Init(Napi::Env env) {
                          InstanceMethod<&VcpuThread::Start>("start"),
                          InstanceMethod<&VcpuThread::Take>("take"),
                          InstanceMethod<&VcpuThread::Answer>("answer"),
+                         InstanceMethod<&VcpuThread::RequestStop>("requestStop"),
                          InstanceMethod<&VcpuThread::Stop>("stop"),
                          InstanceMethod<&VcpuThread::Stop>("close"),
                      });
@@ -52,6 +53,7 @@ Napi::Object VcpuThread::Constants(Napi::Env env) {
   o.Set("kThreadExitStopped", kThreadExitStopped);
   o.Set("kThreadExitError", kThreadExitError);
   o.Set("kThreadExitShutdown", kThreadExitShutdown);
+  o.Set("kThreadExitSystemEvent", kThreadExitSystemEvent);
   return o;
 }
 
@@ -113,6 +115,8 @@ VcpuThread::~VcpuThread() {
 
 void VcpuThread::Start(const Napi::CallbackInfo& info) {
   if (thread_.joinable() || channel_.cancelled()) throw Napi::Error::New(info.Env(), "VcpuThread: already started");
+  // A previous thread's stop left immediate_exit set on the shared kvm_run.
+  if (run_) reinterpret_cast<kvm_run*>(run_->base)->immediate_exit = 0;
   running_ = true;
   thread_ = std::thread([this] {
     if (uc_ != nullptr) RunEmulated();
@@ -144,6 +148,14 @@ void VcpuThread::Answer(const Napi::CallbackInfo& info) {
 }
 
 void VcpuThread::Stop(const Napi::CallbackInfo&) { StopAndJoin(); }
+
+// The thread leaves at its next exit (KVM: immediate_exit and the kick end KVM_RUN at once; emulated: the next block)
+// with a STOPPED record; reads still get their answers, since the channel stays open.
+void VcpuThread::RequestStop(const Napi::CallbackInfo&) {
+  stopRequested_ = true;
+  if (run_) reinterpret_cast<kvm_run*>(run_->base)->immediate_exit = 1;
+  if (running_ && run_) pthread_kill(threadHandle_, KickSignal());
+}
 
 void VcpuThread::StopAndJoin() {
   stopRequested_ = true;
@@ -212,6 +224,8 @@ void VcpuThread::RunKvm() {
         return Final(kThreadExitHlt, 0);
       case KVM_EXIT_SHUTDOWN:
         return Final(kThreadExitShutdown, 0);
+      case KVM_EXIT_SYSTEM_EVENT:
+        return Final(kThreadExitSystemEvent, run->system_event.type);
       default:
         return Final(kThreadExitError, run->exit_reason);
     }

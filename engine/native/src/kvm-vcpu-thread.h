@@ -5,7 +5,9 @@
 //   - emulated: a Unicorn x86-64 engine of its own over a GuestMemory (the way tests here drive the same hand-off
 //     without /dev/kvm); stop() raises a flag its block hook turns into uc_emu_stop on the vCPU thread itself.
 // JS: start(), take(out, timeoutMicros) for batches of ExitRecord words, answer(low, high) for the read that ends a
-// batch, stop() to end and join the thread (also done by close and the destructor).
+// batch, requestStop() to end the thread at its next exit (the loop thread drains until the final STOPPED record, so
+// no read goes unanswered and the vCPU can run again on a new thread), stop() to cancel and join (also done by close
+// and the destructor). A thread runs once: a paused vCPU resumes on a new VcpuThread.
 #pragma once
 #include <napi.h>
 #include <pthread.h>
@@ -35,6 +37,7 @@ class VcpuThread : public Napi::ObjectWrap<VcpuThread> {
   Napi::Value Take(const Napi::CallbackInfo& info);
   void Answer(const Napi::CallbackInfo& info);
   void Stop(const Napi::CallbackInfo& info);
+  void RequestStop(const Napi::CallbackInfo& info);
   void StopAndJoin();
 
   void RunKvm();

@@ -61,6 +61,11 @@ export interface Accelerator {
   runSlice(sliceMicros?: number): SliceOutcome;
   /** Ends the current slice at the next block boundary (callable from handleExit); if none runs, the next one. */
   requestStop(): void;
+  /**
+   * Stops the vCPU between slices, so nothing runs while the VM is paused or reset (emulated: nothing runs between
+   * slices anyway; kvm: its vCPU thread is stopped and joined). The next runSlice runs it again.
+   */
+  halt(): void;
   /** Host wrote [gpa, gpa + length) of guest RAM: drop code translated from it. */
   invalidate(gpa: number, length: number): void;
   /** Drops all translated code (reset, or a large load); not allowed from inside handleExit. */

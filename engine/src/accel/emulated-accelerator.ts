@@ -49,14 +49,13 @@ import {
   type ExitHandler,
   type ReusableExit,
   type VcpuExit,
+  UNANSWERED_READ,
 } from './exit';
 
 /** Default slice: about a millisecond keeps console input and I/O completions prompt (DESIGN.md). */
 export const DEFAULT_SLICE_MICROS = 1000;
 /** Longest slice native accepts. */
 export const MAX_SLICE_MICROS = 60_000_000;
-/** Value a read returns when the handler does not set one: an undriven bus reads all ones. */
-export const UNANSWERED_READ = 0xffff_ffff;
 
 const TWO_POW_32 = 0x1_0000_0000;
 const MAX_UINT64 = (1n << 64n) - 1n;
@@ -191,6 +190,9 @@ export class EmulatedAccelerator implements Accelerator {
   flushAll(): void {
     this.cpu.flushAll();
   }
+
+  /** The CPU runs only inside runSlice(): there is nothing to stop between slices. */
+  halt(): void {}
 
   /** Unicorn cannot take interrupts: test guests poll, and the lines only record their level. */
   createInterrupts(logger?: WarnLogger): Interrupts {

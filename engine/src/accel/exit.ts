@@ -137,6 +137,9 @@ export type VcpuExit =
 
 export type VcpuExitKind = VcpuExit['kind'];
 
+/** What a read returns when the handler does not set one: an undriven bus reads all ones. */
+export const UNANSWERED_READ = 0xffff_ffff;
+
 /** Receives every exit; the one exit switch lives in the VM. */
 export type ExitHandler = (exit: VcpuExit) => void;
 

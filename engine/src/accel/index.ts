@@ -14,7 +14,6 @@ export {
   EmulatedAccelerator,
   DEFAULT_SLICE_MICROS,
   MAX_SLICE_MICROS,
-  UNANSWERED_READ,
   type EmulatedAcceleratorOptions,
 } from './emulated-accelerator';
 export {
@@ -44,6 +43,7 @@ export {
   VECTOR_BREAKPOINT,
   VECTOR_INVALID_OPCODE,
   createReusableExit,
+  UNANSWERED_READ,
   type ExceptionExit,
   type ExitHandler,
   type HltExit,
@@ -54,6 +54,8 @@ export {
   type MmioWriteExit,
   type ReusableExit,
   type ShutdownExit,
+  type SystemEvent,
+  type SystemEventExit,
   type UnmappedExit,
   type VcpuExit,
   type VcpuExitKind,

@@ -101,6 +101,8 @@ export interface NativeVcpuThread {
   take(out: Uint32Array, timeoutMicros: number): number;
   /** Answers the read that ended the last batch (low and high 32 bits). */
   answer(low: number, high?: number): void;
+  /** Ends the thread at its next exit with a STOPPED record; reads still wait for their answers (drain them). */
+  requestStop(): void;
   /** Ends the thread and joins it; a waiting read is cancelled. Safe to call twice. */
   stop(): void;
   close(): void;
@@ -117,7 +119,8 @@ export interface NativeVcpuThreadEmulated {
 
 /** Record layout and final kinds of VcpuThread (engine/native/src/kvm-exit-channel.h). */
 export type VcpuThreadConstants = Record<
-  'kRecordWords' | 'kRingRecords' | 'kThreadExitHlt' | 'kThreadExitStopped' | 'kThreadExitError' | 'kThreadExitShutdown',
+  'kRecordWords' | 'kRingRecords' | 'kThreadExitHlt' | 'kThreadExitStopped' | 'kThreadExitError' | 'kThreadExitShutdown'
+  | 'kThreadExitSystemEvent',
   number
 >;
 

@@ -165,6 +165,7 @@ export class Vm extends EventEmitter<{ stopped: [DomainStatus] }> {
    */
   private async resetInPlace(): Promise<void> {
     this.resetting = true;
+    this.accel.halt();
     this.platform.serial.reset();
     this.platform.pm.reset();
     this.platform.i8042.reset();
@@ -193,6 +194,7 @@ export class Vm extends EventEmitter<{ stopped: [DomainStatus] }> {
   pause(): void {
     if (this.paused || this.state === 'stopped') return;
     this.paused = true;
+    this.accel.halt();
     this.stateSince = new Date();
   }
 

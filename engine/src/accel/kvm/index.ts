@@ -30,7 +30,6 @@ export {
   type MsiMessage,
   type MsiRouteRequest,
 } from './gsi-routing';
-export { dispatchKvmExit, setImmediateExit, type KvmExitOutcome } from './kvm-exit-decoder';
 export {
   VcpuThreadExits,
   RECORD_WORDS,

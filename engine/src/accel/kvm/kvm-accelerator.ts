@@ -1,17 +1,19 @@
 /**
- * The kvm accelerator on the event-loop thread: one VM with one vCPU, run in time slices like the emulated one, so
- * the VM's loop and its one exit switch stay the same. Set-up steps (constructor):
+ * The kvm accelerator: one VM with one vCPU running on a native thread of its own (DESIGN.md), its exits handed to
+ * the event-loop thread, which drains them in time slices like the emulated one, so the VM's loop and its one exit
+ * switch stay the same. Set-up steps (constructor):
  *   1. open /dev/kvm, check KVM_API_VERSION, KVM_CREATE_VM;
  *   2. KVM_SET_TSS_ADDR and KVM_SET_IDENTITY_MAP_ADDR at pages no RAM or device uses (VMX needs them);
  *   3. KVM_CREATE_IRQCHIP (PIC, IOAPIC, LAPIC in the kernel) and KVM_CREATE_PIT2;
  *   4. KVM_CREATE_VCPU, KVM_SET_CPUID2 with the filtered supported CPUID, KVM_SET_MSRS with the boot MSRs.
- * runSlice(): KVM_RUN with the slice as its timeout (a kick signal ends it; see engine/native/src/kvm-vcpu.h), each
- * exit dispatched to handleExit, until the slice is over, a stop is requested (immediate_exit), or an exit ends it.
+ * runSlice(): starts the vCPU thread if it is not running, then hands its exits to handleExit (vcpu-thread-exits.ts)
+ * until the slice is over, a handler ends it (requestStop; the vCPU runs on) or a final exit ends the thread.
+ * halt() stops the vCPU between slices (pause, reset, register access); the next runSlice runs it on a new thread.
  * Guest RAM is KVM memory slots over the same GuestMemory mappings JS writes: KVM runs guest code straight from
  * them, so there is no translation cache to invalidate.
  */
 import { isGuestMemory, native, PAGE_SIZE, type GuestMemory } from '../../native';
-import type { NativeKvm, NativeVcpuFd, NativeVmFd } from '../../native/addon';
+import type { NativeKvm, NativeVcpuFd, NativeVcpuThread, NativeVmFd } from '../../native/addon';
 import type {
   Accelerator,
   BootState,
@@ -20,12 +22,12 @@ import type {
   SliceOutcome,
   SpecialRegs,
 } from '../accelerator';
-import { createReusableExit, type ExitHandler, type ReusableExit } from '../exit';
+import type { ExitHandler } from '../exit';
 import { bootMsrEntries, encodeMsrEntries } from './boot-msrs';
 import { decodeCpuidEntries, encodeCpuidEntries, filterCpuid } from './cpuid-filter';
 import { KVM_PIT_SPEAKER_DUMMY, KVM_REGS_SIZE, KVM_RUN_SIZE, KVM_SREGS_SIZE } from './kvm-abi';
 import { decodeKvmRegs, encodeKvmRegs, encodeKvmSregs } from './kvm-registers';
-import { dispatchKvmExit, setImmediateExit } from './kvm-exit-decoder';
+import { VcpuThreadExits } from './vcpu-thread-exits';
 import { KvmInterrupts } from './kvm-interrupts';
 import type { WarnLogger } from '../../bus';
 import type { Interrupts } from '../../irq/interrupts';
@@ -38,8 +40,6 @@ export const KVM_IDENTITY_MAP_ADDRESS = 0xfffb_c000;
 export const KVM_API_VERSION = 12;
 /** Default slice, as the emulated accelerator's: about a millisecond keeps the loop responsive. */
 export const DEFAULT_KVM_SLICE_MICROS = 1000;
-/** Errno values run() returns when KVM_RUN ended without an exit. */
-const EINTR = 4;
 
 export interface KvmAcceleratorOptions {
   handleExit: ExitHandler;
@@ -65,15 +65,16 @@ export class KvmAccelerator implements Accelerator {
   private readonly kvm: NativeKvm;
   private readonly vm: NativeVmFd;
   private readonly vcpu: NativeVcpuFd;
-  private readonly run: Uint8Array;
-  private readonly exit: ReusableExit = createReusableExit();
+  /** The running vCPU thread and its exit hand-off (none while halted). */
+  private thread: { native: NativeVcpuThread; exits: VcpuThreadExits } | undefined;
+  /** A slice end requested while no thread ran: the next slice ends at once. */
+  private stopRequested = false;
   private readonly regsBytes = new Uint8Array(KVM_REGS_SIZE);
   private readonly sregsBytes = new Uint8Array(KVM_SREGS_SIZE);
   private readonly handleExit: ExitHandler;
   private readonly sliceMicros: number;
   private nextSlot = 0;
   private interrupts: KvmInterrupts | undefined;
-  private stopRequested = false;
   private closed = false;
 
   constructor(options: KvmAcceleratorOptions) {
@@ -100,8 +101,8 @@ export class KvmAccelerator implements Accelerator {
       // Step 4.
       this.vcpu = new native.VcpuFd(this.vm, 0);
       opened.push(this.vcpu);
-      this.run = new Uint8Array(this.vcpu.runBuffer);
-      if (this.run.byteLength < KVM_RUN_SIZE) throw new Error(`kvm_run mapping is ${this.run.byteLength} bytes`);
+      const run = this.vcpu.runBuffer.byteLength;
+      if (run < KVM_RUN_SIZE) throw new Error(`kvm_run mapping is ${run} bytes`);
       const tscDeadline = this.kvm.checkExtension(native.kvmConstants.KVM_CAP_TSC_DEADLINE_TIMER) > 0;
       const cpuid = filterCpuid(decodeCpuidEntries(this.kvm.supportedCpuid()), {
         vcpuId: 0,
@@ -139,42 +140,43 @@ export class KvmAccelerator implements Accelerator {
   }
 
   getRegs(): GeneralRegs {
+    this.halt();
     this.vcpu.getRegs(this.regsBytes);
     return decodeKvmRegs(this.regsBytes);
   }
 
   setRegs(regs: GeneralRegsInput): void {
+    this.halt();
     this.vcpu.getRegs(this.regsBytes);
     encodeKvmRegs(this.regsBytes, regs);
     this.vcpu.setRegs(this.regsBytes);
   }
 
   setSregs(sregs: SpecialRegs): void {
+    this.halt();
     this.vcpu.getSregs(this.sregsBytes);
     encodeKvmSregs(this.sregsBytes, sregs);
     this.vcpu.setSregs(this.sregsBytes);
   }
 
   runSlice(sliceMicros = this.sliceMicros): SliceOutcome {
-    const deadline = performance.now() + sliceMicros / 1000;
-    for (;;) {
-      const left = Math.max(1, Math.round((deadline - performance.now()) * 1000));
-      const errno = this.vcpu.run(left);
-      if (errno !== 0) {
-        if (errno === EINTR && this.stopRequested) return this.takeStop();
-        return 'slice-end';
-      }
-      const outcome = dispatchKvmExit(this.run, this.exit, this.handleExit);
-      // A stop requested from inside handleExit: the next KVM_RUN completes this exit's I/O before the guest goes on.
-      if (this.stopRequested) return outcome ?? this.takeStop();
-      if (outcome !== null) return outcome;
-      if (performance.now() >= deadline) return 'slice-end';
-    }
+    if (this.stopRequested) return this.takeStop();
+    const thread = this.thread ?? this.startThread();
+    const outcome = thread.exits.drainSlice(sliceMicros);
+    if (thread.exits.ended) this.joinThread();
+    return outcome;
   }
 
   requestStop(): void {
-    this.stopRequested = true;
-    setImmediateExit(this.run, true);
+    if (this.thread) this.thread.exits.endSlice();
+    else this.stopRequested = true;
+  }
+
+  /** Stops the vCPU thread, handling the exits it still hands over (reads answered), and joins it. */
+  halt(): void {
+    if (!this.thread) return;
+    this.thread.exits.halt();
+    this.joinThread();
   }
 
   /** The in-kernel PIC/IOAPIC (KVM_CREATE_IRQCHIP, step 3) for legacy lines, irqfds with GSI routes for MSIs. */
@@ -195,6 +197,7 @@ export class KvmAccelerator implements Accelerator {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.joinThread();
     this.interrupts?.close();
     this.vcpu.close();
     this.vm.close();
@@ -203,7 +206,20 @@ export class KvmAccelerator implements Accelerator {
 
   private takeStop(): SliceOutcome {
     this.stopRequested = false;
-    setImmediateExit(this.run, false);
     return 'stop-requested';
+  }
+
+  private startThread(): NonNullable<KvmAccelerator['thread']> {
+    const thread = new native.VcpuThread(this.vcpu);
+    const exits = new VcpuThreadExits(thread, this.handleExit);
+    thread.start();
+    this.thread = { native: thread, exits };
+    return this.thread;
+  }
+
+  /** Joins the thread (cancelling it if it still runs: only close() gets here with a live one). */
+  private joinThread(): void {
+    this.thread?.native.stop();
+    this.thread = undefined;
   }
 }

@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { LEGACY_GSI_COUNT } from '../../../../engine/src/accel/kvm/gsi-routing';
 import { KVM_IRQ_ROUTING_ENTRY, KVM_IRQ_ROUTING_ENTRY_SIZE, KVM_IRQ_ROUTING_MSI, KVM_IRQFD_FLAG_DEASSIGN } from '../../../../engine/src/accel/kvm/kvm-abi';
 import { KvmMsiRoutes } from '../../../../engine/src/accel/kvm/kvm-msi-routes';
-import { native, type NativeEventFd } from '../../../../engine/src/native';
+import { native } from '../../../../engine/src/native';
+import type { NativeEventFd } from '../../../../engine/src/native/addon';
 
 /** The MSI routes (gsi → address/data) of an encoded routing table. */
 function msiRoutes(table: Uint8Array): Map<number, { address: number; data: number }> {

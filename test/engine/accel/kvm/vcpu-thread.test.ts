@@ -1,8 +1,8 @@
 /**
  * The per-vCPU native thread and its hand-off to the loop thread (DESIGN.md), driven here by the emulated CPU on
  * that thread instead of KVM_RUN: posted writes arrive in the order the guest issued them, each read waits for
- * its answer and the guest computes with it, a full ring holds the vCPU back without losing an exit, and stop()
- * ends a guest that spins or waits for an answer that never comes.
+ * its answer and the guest computes with it, a full ring holds the vCPU back without losing an exit, halt() stops
+ * a running guest with every read answered, and stop() ends a guest that spins or waits for an answer that never comes.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { VcpuExit } from '../../../../engine/src/accel/exit';
@@ -13,6 +13,7 @@ import {
   THREAD_EXIT_HLT,
   THREAD_EXIT_SHUTDOWN,
   THREAD_EXIT_STOPPED,
+  THREAD_EXIT_SYSTEM_EVENT,
   VcpuThreadExits,
 } from '../../../../engine/src/accel/kvm/vcpu-thread-exits';
 import { decodeCpuidEntries, encodeCpuidEntries, filterCpuid } from '../../../../engine/src/accel/kvm/cpuid-filter';
@@ -73,8 +74,8 @@ describe('VcpuThread record layout', () => {
   it('matches the native ExitRecord and final kinds', () => {
     const c = native.vcpuThreadConstants;
     expect([c.kRecordWords, c.kRingRecords]).toEqual([RECORD_WORDS, RING_RECORDS]);
-    expect([c.kThreadExitHlt, c.kThreadExitStopped, c.kThreadExitError, c.kThreadExitShutdown]).toEqual([
-      THREAD_EXIT_HLT, THREAD_EXIT_STOPPED, THREAD_EXIT_ERROR, THREAD_EXIT_SHUTDOWN,
+    expect([c.kThreadExitHlt, c.kThreadExitStopped, c.kThreadExitError, c.kThreadExitShutdown, c.kThreadExitSystemEvent]).toEqual([
+      THREAD_EXIT_HLT, THREAD_EXIT_STOPPED, THREAD_EXIT_ERROR, THREAD_EXIT_SHUTDOWN, THREAD_EXIT_SYSTEM_EVENT,
     ]);
   });
 });
@@ -164,6 +165,44 @@ describe('a vCPU on its own thread', () => {
     const records = new Uint32Array(RING_RECORDS * RECORD_WORDS);
     expect(waiting.take(records, 1_000_000)).toBe(1); // the IN, then the vCPU waits
     waiting.stop(); // cancels the wait and joins the thread
+  });
+
+  it('halt() stops a running guest at its next exit, answering every read first (nothing lost, nothing cancelled)', () => {
+    const thread = startGuest(loopGuest(1_000_000));
+    let reads = 0;
+    let sum = 0;
+    const stores: number[] = [];
+    const exits = new VcpuThreadExits(thread, (exit) => {
+      if (exit.kind === 'io-in') {
+        reads++;
+        exit.data = 1;
+        sum++;
+      } else if (exit.kind === 'mmio-write') stores.push(exit.data);
+    });
+    expect(exits.drainSlice(2000)).toBe('slice-end');
+    exits.halt();
+    expect(exits.ended).toBe(true);
+    expect(reads).toBeGreaterThan(0);
+    // Every store carries the sum of the answers before it: no read got the all-ones a cancelled wait returns.
+    expect(stores.at(-1)).toBe(sum - (stores.length < reads ? 1 : 0));
+    expect(stores.every((v, i) => v === i + 1)).toBe(true);
+    expect(exits.drainSlice(1000)).toBe('stop-requested');
+    exits.halt(); // twice is fine
+  });
+
+  it('endSlice() from a handler ends the slice after its batch while the vCPU runs on', () => {
+    const thread = startGuest(loopGuest(1_000_000));
+    let outs = 0;
+    const exits = new VcpuThreadExits(thread, (exit) => {
+      if (exit.kind === 'io-out' && ++outs === 10) exits.endSlice();
+      if (exit.kind === 'io-in') exit.data = 0;
+    });
+    expect(exits.drainSlice(1_000_000)).toBe('stop-requested');
+    expect(exits.ended).toBe(false);
+    const before = outs;
+    expect(exits.drainSlice(2000)).toBe('slice-end');
+    expect(outs).toBeGreaterThan(before);
+    exits.halt();
   });
 
   it('reports a CPU exception on the thread as a shutdown (triple fault)', () => {
