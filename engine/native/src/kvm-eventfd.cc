@@ -16,6 +16,7 @@ Napi::Function EventFd::Init(Napi::Env env) {
                          InstanceAccessor<&EventFd::Fd>("fd"),
                          InstanceMethod<&EventFd::Read>("read"),
                          InstanceMethod<&EventFd::Write>("write"),
+                         InstanceMethod<&EventFd::Watch>("watch"),
                          InstanceMethod<&EventFd::Close>("close"),
                      });
 }
@@ -26,6 +27,7 @@ EventFd::EventFd(const Napi::CallbackInfo& info) : Napi::ObjectWrap<EventFd>(inf
 }
 
 EventFd::~EventFd() {
+  poll_.reset();
   if (fd_ >= 0) ::close(fd_);
 }
 
@@ -52,8 +54,32 @@ void EventFd::Write(const Napi::CallbackInfo& info) {
 }
 
 void EventFd::Close(const Napi::CallbackInfo&) {
+  poll_.reset();
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
+}
+
+// watch(onSignal): once per EventFd.
+void EventFd::Watch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsFunction()) throw Napi::TypeError::New(env, "watch(onSignal: function)");
+  if (fd_ < 0) throw Napi::Error::New(env, "eventfd watch: closed");
+  if (poll_) throw Napi::Error::New(env, "eventfd watch: already watched");
+  onSignal_ = Napi::Persistent(info[0].As<Napi::Function>());
+  context_ = std::make_unique<Napi::AsyncContext>(env, "hv.EventFd");
+  poll_ = std::make_unique<FdPoll>(env, fd_, [this](int status) { OnReadable(status); });
+}
+
+void EventFd::OnReadable(int status) {
+  Napi::Env env = Env();
+  Napi::HandleScope scope(env);
+  uint64_t value = 0;
+  if (status < 0 || ::read(fd_, &value, sizeof value) != static_cast<ssize_t>(sizeof value)) return;  // EAGAIN: raced
+  try {
+    onSignal_.MakeCallback(env.Global(), {Napi::Number::New(env, static_cast<double>(value))}, *context_);
+  } catch (const Napi::Error& e) {
+    napi_fatal_exception(env, e.Value());
+  }
 }
 
 }  // namespace hv

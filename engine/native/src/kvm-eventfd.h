@@ -1,7 +1,13 @@
 // EventFd: a Linux eventfd, the doorbell KVM rings for an ioeventfd (queue notify) and listens on for an irqfd
-// (interrupt): the fd number goes to VmFd.ioeventfd/irqfd, JS reads or writes the counter.
+// (interrupt): the fd number goes to VmFd.ioeventfd/irqfd, JS reads or writes the counter, or watches it:
+// watch(onSignal) calls onSignal(count) on the loop thread each time the counter became non-zero (reading it back
+// to zero), so a queue notify KVM took in the kernel reaches the device without a vCPU exit.
 #pragma once
 #include <napi.h>
+
+#include <memory>
+
+#include "fd-poll.h"
 
 namespace hv {
 
@@ -16,8 +22,13 @@ class EventFd : public Napi::ObjectWrap<EventFd> {
   Napi::Value Read(const Napi::CallbackInfo& info);
   void Write(const Napi::CallbackInfo& info);
   void Close(const Napi::CallbackInfo& info);
+  void Watch(const Napi::CallbackInfo& info);
+  void OnReadable(int status);
 
   int fd_ = -1;
+  std::unique_ptr<FdPoll> poll_;
+  Napi::FunctionReference onSignal_;
+  std::unique_ptr<Napi::AsyncContext> context_;
 };
 
 }  // namespace hv

@@ -5,6 +5,7 @@
 import type { DescriptorTable, Segment, SpecialRegisters } from '../boot/cpu-state';
 import type { WarnLogger } from '../bus';
 import type { Interrupts } from '../irq/interrupts';
+import type { Doorbells } from './doorbells';
 import type { GuestMemory } from '../native';
 
 /** Register order of the native getRegs/setRegs BigUint64Array (engine/native/src/emulated-cpu.cc). */
@@ -46,6 +47,8 @@ export type SliceOutcome = 'slice-end' | 'stop-requested' | 'hlt' | 'exception' 
 
 export interface Accelerator {
   readonly type: 'emulated' | 'kvm';
+  /** Writes turned into callbacks without a vCPU exit (KVM ioeventfds); undefined: such writes are mmio-write exits. */
+  readonly doorbells: Doorbells | undefined;
   /** Maps guest RAM at gpa (page aligned); the accelerator keeps the memory alive while mapped. */
   mapRam(gpa: number, memory: GuestMemory): void;
   /** The VM's interrupt controller, once, before devices are connected (closed by close()). */

@@ -71,6 +71,8 @@ export interface EmulatedAcceleratorOptions {
 
 export class EmulatedAccelerator implements Accelerator {
   readonly type = 'emulated' as const;
+  /** Unicorn hands every MMIO write to the exit switch: no doorbells. */
+  readonly doorbells = undefined;
   private readonly mailbox = new Uint32Array(MAILBOX_WORDS);
   private readonly exit: ReusableExit = createReusableExit();
   private readonly regs = new BigUint64Array(GENERAL_REG_NAMES.length);

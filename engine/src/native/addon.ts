@@ -88,6 +88,8 @@ export interface NativeEventFd {
   /** The counter since the last read (0 when nothing was signalled). */
   read(): number;
   write(value?: number): void;
+  /** Calls onSignal(count) on the loop thread each time the counter became non-zero (reading it back to zero). */
+  watch(onSignal: (count: number) => void): void;
   close(): void;
 }
 

@@ -22,6 +22,8 @@ export interface PciFunction {
   configWritten?(offset: number, size: number): void;
   /** Called before a guest read of the config space, to refresh registers computed on access. */
   beforeConfigRead?(offset: number, size: number): void;
+  /** Told where a BAR decodes after each change (undefined: not decoded), for fast paths keyed by address. */
+  barMapped?(index: number, base: number | undefined): void;
   /** Gives a function with an interrupt pin its output onto the routed INTx line (at attach). */
   connectIntx?(line: IrqLine): void;
 }

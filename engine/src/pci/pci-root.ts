@@ -223,6 +223,7 @@ export class PciRoot {
         this.log.warn({ device: fn.name, bar: i, base: hex(want.base) }, `pci: BAR ${i} of ${fn.name} left unmapped: ${(err as Error).message}`);
       }
     }
+    for (const i of changed) fn.barMapped?.(i, slot.mappings[i]?.base);
   }
 
   private wantedMapping(fn: PciFunction, spec: PciBarSpec, device: number): Mapping | undefined {

@@ -4,6 +4,7 @@
  * notifies end the emulated time slice so the backend work they start is picked up at once.
  */
 import type { DeviceSpec } from '../../../gen/hypervisor/v1/domain';
+import type { Doorbells } from '../accel/doorbells';
 import type { WarnLogger } from '../bus';
 import type { GuestMemoryMap } from '../memory/guest-memory-map';
 import { formatPciAddress, type MsiSink, type PciRoot } from '../pci';
@@ -17,6 +18,8 @@ export interface AttachVirtioOptions {
   memory: GuestMemoryMap;
   /** Where the transports' MSI-X messages go (the accelerator's interrupt controller). */
   msiSink: MsiSink;
+  /** The accelerator's doorbells for queue notifies, when it has them. */
+  doorbells?: Doorbells;
   logger: WarnLogger & { info(obj: object, msg: string): void };
   /** The VM ends the current time slice (accelerator requestStop). */
   onQueueNotify: () => void;
@@ -51,7 +54,7 @@ export async function attachVirtioDevices(devices: readonly DeviceSpec[], option
       } else {
         throw new Error(`device ${name}: ${kind?.$case ?? 'unknown'} devices are not supported by this engine`);
       }
-      const transport = new VirtioPciTransport({ device, memory: options.memory, msiSink: options.msiSink, logger: options.logger, onQueueNotify: options.onQueueNotify, name });
+      const transport = new VirtioPciTransport({ device, memory: options.memory, msiSink: options.msiSink, doorbells: options.doorbells, logger: options.logger, onQueueNotify: options.onQueueNotify, name });
       const address = options.root.attach(transport);
       transports.push(transport);
       options.logger.info({ device: name, pci: formatPciAddress(address) }, 'virtio device attached');

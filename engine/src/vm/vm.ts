@@ -101,6 +101,7 @@ export class Vm extends EventEmitter<{ stopped: [DomainStatus] }> {
         root: vm.platform.pci,
         memory: new GuestMemoryMap(vm.ram),
         msiSink: vm.interrupts.msi,
+        doorbells: vm.accel.doorbells,
         logger: vm.logger,
         onQueueNotify: () => {
           // End the slice so the backend starts now, and keep the next slices short so its completion is seen soon.

@@ -28,6 +28,7 @@ import { decodeCpuidEntries, encodeCpuidEntries, filterCpuid } from './cpuid-fil
 import { KVM_PIT_SPEAKER_DUMMY, KVM_REGS_SIZE, KVM_RUN_SIZE, KVM_SREGS_SIZE } from './kvm-abi';
 import { decodeKvmRegs, encodeKvmRegs, encodeKvmSregs } from './kvm-registers';
 import { VcpuThreadExits } from './vcpu-thread-exits';
+import { KvmDoorbells } from './kvm-doorbells';
 import { KvmInterrupts } from './kvm-interrupts';
 import type { WarnLogger } from '../../bus';
 import type { Interrupts } from '../../irq/interrupts';
@@ -62,6 +63,7 @@ function checkPageAligned(name: string, value: number): void {
 
 export class KvmAccelerator implements Accelerator {
   readonly type = 'kvm' as const;
+  readonly doorbells: KvmDoorbells;
   private readonly kvm: NativeKvm;
   private readonly vm: NativeVmFd;
   private readonly vcpu: NativeVcpuFd;
@@ -92,6 +94,7 @@ export class KvmAccelerator implements Accelerator {
       if (version !== KVM_API_VERSION) throw new Error(`KVM API version ${version}, need ${KVM_API_VERSION}`);
       this.vm = new native.VmFd(this.kvm);
       opened.push(this.vm);
+      this.doorbells = new KvmDoorbells(this.vm, () => new native.EventFd());
       // Step 2.
       this.vm.setTssAddr(KVM_TSS_ADDRESS);
       this.vm.setIdentityMapAddr(KVM_IDENTITY_MAP_ADDRESS);
@@ -198,6 +201,7 @@ export class KvmAccelerator implements Accelerator {
     if (this.closed) return;
     this.closed = true;
     this.joinThread();
+    this.doorbells.close();
     this.interrupts?.close();
     this.vcpu.close();
     this.vm.close();

@@ -62,6 +62,8 @@ export const COMMON_CFG_LENGTH = 0x38;
 export const ISR_CFG_LENGTH = 4;
 /** Bytes between queue notify addresses: queue n is notified at NOTIFY_CFG_OFFSET + n * this. */
 export const NOTIFY_OFF_MULTIPLIER = 4;
+/** A driver notifies with a 16-bit write of the queue index (no VIRTIO_F_NOTIFICATION_DATA offered). */
+export const NOTIFY_WRITE_SIZE = 2;
 /** Most queues a device may have here (notify addresses and MSI-X vectors must fit their pages). */
 export const MAX_QUEUES = 255;
 

@@ -14,6 +14,7 @@
  */
 import { hex, NULL_LOGGER, type BusDevice, type WarnLogger } from '../../bus';
 import type { IrqLine } from '../../irq';
+import type { Doorbell, Doorbells } from '../../accel/doorbells';
 import type { GuestMemoryMap } from '../../memory/guest-memory-map';
 import {
   MsixCapability,
@@ -55,6 +56,7 @@ import {
   MSIX_TABLE_OFFSET,
   NOTIFY_CFG_OFFSET,
   NOTIFY_OFF_MULTIPLIER,
+  NOTIFY_WRITE_SIZE,
   PCI_CAP_ID_VENDOR,
   REGION_SIZE,
   VIRTIO_BAR_INDEX,
@@ -84,6 +86,8 @@ export interface VirtioPciTransportOptions {
   /** The INTx line; the PCI root connects the routed one at attach (connectIntx), unconnected until then. */
   intx?: IrqLine;
   logger?: WarnLogger;
+  /** The accelerator's doorbells: each queue's notify address rings one (KVM ioeventfd) where the BAR decodes. */
+  doorbells?: Doorbells;
   /** Called after every queue notify, with the queue index (the VM ends the emulated time slice early). */
   onQueueNotify?: (queueIndex: number) => void;
   /** Names the function in logs and bus entries (default "virtio-<type>"). */
@@ -113,6 +117,8 @@ export class VirtioPciTransport implements PciFunction {
   /** Queue notifies received, for stats and tests. */
   notifies = 0;
   private intx: IrqLine | undefined;
+  /** The doorbells at the notify addresses where the BAR decodes now. */
+  private notifyBells: Doorbell[] = [];
 
   constructor(private readonly options: VirtioPciTransportOptions) {
     const { device } = options;
@@ -165,6 +171,18 @@ export class VirtioPciTransport implements PciFunction {
   resetFunction(): void {
     this.reset();
     this.msix.reset();
+  }
+
+  /** The BAR moved: the queues' doorbells move with it (a notify write is an MMIO exit meanwhile, handled the same). */
+  barMapped(index: number, base: number | undefined): void {
+    if (index !== VIRTIO_BAR_INDEX || !this.options.doorbells) return;
+    for (const bell of this.notifyBells) bell.remove();
+    this.notifyBells = [];
+    if (base === undefined) return;
+    for (let q = 0; q < this.queues.length; q++) {
+      const within = q * NOTIFY_OFF_MULTIPLIER;
+      this.notifyBells.push(this.options.doorbells.add(base + NOTIFY_CFG_OFFSET + within, NOTIFY_WRITE_SIZE, () => this.notify(within)));
+    }
   }
 
   connectIntx(line: IrqLine): void {
