@@ -1,13 +1,17 @@
 /**
  * The domain's virtio devices (spec.devices) on PCI bus 0: each device model behind its own modern virtio-pci
- * transport, in slot order as listed (disk → virtio-blk with a raw file backend, rng → virtio-rng). Queue
- * notifies end the emulated time slice so the backend work they start is picked up at once.
+ * transport, in slot order as listed (disk → virtio-blk with a raw file backend, rng → virtio-rng, console →
+ * virtio-console behind its own ConsoleHub, balloon → virtio-balloon). Queue notifies end the emulated time slice
+ * so the backend work they start is picked up at once.
  */
 import type { DeviceSpec } from '../../../gen/hypervisor/v1/domain';
 import type { WarnLogger } from '../bus';
 import type { GuestMemoryMap } from '../memory/guest-memory-map';
 import { CountingMsiSink, formatPciAddress, type PciRoot } from '../pci';
+import { ConsoleHub } from '../console';
+import { VirtioBalloon } from '../virtio/balloon';
 import { RawFileBackend, VirtioBlk, type BlockBackend } from '../virtio/blk';
+import { VirtioConsole } from '../virtio/console';
 import { VirtioRng } from '../virtio/rng';
 import { VirtioPciTransport } from '../virtio/transport';
 import type { VirtioDevice } from '../virtio/virtio-device';
@@ -18,11 +22,23 @@ export interface AttachVirtioOptions {
   logger: WarnLogger & { info(obj: object, msg: string): void };
   /** The VM ends the current time slice (accelerator requestStop). */
   onQueueNotify: () => void;
+  /** Scrollback of each virtio-console's hub. */
+  consoleScrollbackBytes: number;
+}
+
+/** The domain's balloon device (at most one). */
+export interface AttachedBalloon {
+  id: string;
+  device: VirtioBalloon;
+  statsPeriodSeconds: number;
 }
 
 /** The attached devices, for reset and shutdown. */
 export interface AttachedVirtioDevices {
   readonly transports: readonly VirtioPciTransport[];
+  /** Each virtio-console's ConsoleHub, by device id. */
+  readonly consoles: ReadonlyMap<string, ConsoleHub>;
+  readonly balloon: AttachedBalloon | undefined;
   /** Machine reset: every transport and device back to power-on state. */
   reset(): void;
   /** Closes the backends (files); call once the guest has stopped. */
@@ -32,6 +48,8 @@ export interface AttachedVirtioDevices {
 export async function attachVirtioDevices(devices: readonly DeviceSpec[], options: AttachVirtioOptions): Promise<AttachedVirtioDevices> {
   const backends: BlockBackend[] = [];
   const transports: VirtioPciTransport[] = [];
+  const consoles = new Map<string, ConsoleHub>();
+  let balloon: AttachedBalloon | undefined;
   const msiSink = new CountingMsiSink(options.logger);
   const closeAll = async () => {
     await Promise.allSettled(backends.map((b) => b.close()));
@@ -47,6 +65,18 @@ export async function attachVirtioDevices(devices: readonly DeviceSpec[], option
         device = new VirtioBlk({ backend, serial: kind.value.serial, logger: options.logger, name });
       } else if (kind?.$case === 'rng') {
         device = new VirtioRng({ logger: options.logger, name });
+      } else if (kind?.$case === 'console') {
+        // The hub feeds input as the guest posts receive buffers, like the UART's FIFO for the serial console.
+        const hub: ConsoleHub = new ConsoleHub(options.consoleScrollbackBytes, (bytes) => console.offerInput(bytes));
+        const console = new VirtioConsole({ output: (bytes) => hub.putBytes(bytes), onInputDrained: () => hub.pump(), logger: options.logger, name });
+        consoles.set(name, hub);
+        device = console;
+      } else if (kind?.$case === 'balloon') {
+        if (balloon) throw new Error(`device ${name}: at most one balloon device per domain (${balloon.id} is one)`);
+        const { deflateOnOom, statsPeriodSeconds } = kind.value;
+        const made = new VirtioBalloon({ deflateOnOom, statsQueue: statsPeriodSeconds > 0, logger: options.logger, name });
+        balloon = { id: name, device: made, statsPeriodSeconds };
+        device = made;
       } else {
         throw new Error(`device ${name}: ${kind?.$case ?? 'unknown'} devices are not supported by this engine`);
       }
@@ -61,6 +91,8 @@ export async function attachVirtioDevices(devices: readonly DeviceSpec[], option
   }
   return {
     transports,
+    consoles,
+    balloon,
     reset: () => transports.forEach((t) => t.resetFunction()),
     close: closeAll,
   };
