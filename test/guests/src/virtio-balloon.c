@@ -10,6 +10,10 @@
  *   3. forever: follow num_pages — inflate from the bottom of the pool up, deflate from the top of the balloon
  *      down, in batches — printing each new target and the size once reached; deflated pages are written and
  *      read back to show they are RAM again; answer statistics requests.
+ * Action "virtio-balloon-hostile" (a hostile guest): before following num_pages, sends garbage on inflateq —
+ * frame numbers outside RAM, a list of 262144 frames, a list that is not whole frames — then inflates the first
+ * HOSTILE_INFLATE pool pages properly (whatever num_pages says) and checks that the rest of its RAM kept its
+ * contents.
  */
 #include "actions.h"
 #include "console.h"
@@ -33,6 +37,8 @@
 #define STAT_AVAILABLE 6                             /* VIRTIO_BALLOON_S_AVAIL */
 #define STAT_COUNT 3
 #define REUSE_PATTERN 0x5a5a0000u                    /* written into deflated pages (| page index) */
+#define HOSTILE_HUGE_PAGES 256                       /* 1 MiB of 0xffffffff frames: 262144 of them in one list */
+#define HOSTILE_INFLATE 256                          /* pages inflated properly after the garbage */
 
 struct balloon_stat {
     u16 tag;
@@ -108,7 +114,8 @@ static void deflate_to(u32 target)
     put_newline();
 }
 
-void action_virtio_balloon(u32 ebx)
+/* Pool, device and queues, every pool page written; powers off on failure. Returns whether stats are on. */
+static int balloon_init(u32 ebx)
 {
     u64 pool_end = memmap_ram_end(ebx, POOL_START);
     if (pool_end <= POOL_START) {
@@ -137,10 +144,16 @@ void action_virtio_balloon(u32 ebx)
     put_hex(POOL_START);
     put_kv(" pages=", pool_pages);
     put_newline();
+    return with_stats;
+}
+
+/* Follows num_pages forever, answering statistics requests. */
+static void follow_target(int with_stats) __attribute__((noreturn));
+static void follow_target(int with_stats)
+{
     if (with_stats) post_stats();
     put_line("virtio-balloon ready");
-
-    u32 seen = 0;
+    u32 seen = 0xffffffffu; /* no target seen yet: the first one is always acted on */
     for (;;) {
         u32 target = virtio_pci_config32(&vp, BALLOON_CONFIG_NUM_PAGES);
         if (target != seen) {
@@ -156,4 +169,54 @@ void action_virtio_balloon(u32 ebx)
         if (with_stats && virtq_poll_used(&statsq, &used)) post_stats();
         for (u32 i = 0; i < POLL_DELAY; i++) __asm__ volatile("pause" : : : "memory");
     }
+}
+
+void action_virtio_balloon(u32 ebx)
+{
+    follow_target(balloon_init(ebx));
+}
+
+/* One chain of `length` bytes at `data` on inflateq; the device must use it whatever it holds. */
+static void send_garbage(const char *what, void *data, u32 length)
+{
+    struct virtio_buffer buffer = { data, length, 0 };
+    put_prefix();
+    put_str("virtio-balloon hostile ");
+    put_str(what);
+    put_str(virtq_transfer(&inflateq, &buffer, 1) >= 0 ? " used" : " timeout");
+    put_newline();
+}
+
+void action_virtio_balloon_hostile(u32 ebx)
+{
+    int with_stats = balloon_init(ebx);
+    if (pool_pages < HOSTILE_HUGE_PAGES + HOSTILE_INFLATE + 1) {
+        virtio_error("virtio-balloon", "pool too small for the hostile action");
+        action_poweroff();
+    }
+    /* Frames beyond RAM: the last u32 values, the page right after this RAM entry, 4 GiB, the PCI hole. */
+    static u32 outside[6];
+    outside[0] = 0xffffffffu;
+    outside[1] = 0xfffffffeu;
+    outside[2] = (u32)(total_bytes >> BALLOON_PAGE_SHIFT);
+    outside[3] = 0x100000u;
+    outside[4] = 0xfec00u;
+    outside[5] = 0xe0000u;
+    send_garbage("outside-ram", outside, sizeof(outside));
+    /* The top of the pool becomes a huge list of bad frames; it is not the pool's any more. */
+    pool_pages -= HOSTILE_HUGE_PAGES;
+    volatile u32 *huge = pool_page(pool_pages);
+    for (u32 i = 0; i < HOSTILE_HUGE_PAGES * BALLOON_PAGE_SIZE / 4; i++) huge[i] = 0xffffffffu;
+    send_garbage("huge-list", (void *)huge, HOSTILE_HUGE_PAGES * BALLOON_PAGE_SIZE);
+    send_garbage("ragged-list", outside, 7);
+    /* Now a proper inflate, and a check that nothing else of the pool was taken. */
+    if (send_pages(&inflateq, 0, HOSTILE_INFLATE)) actual = HOSTILE_INFLATE;
+    virtio_pci_config_write32(&vp, BALLOON_CONFIG_ACTUAL, actual);
+    u32 changed = 0;
+    for (u32 i = HOSTILE_INFLATE; i < pool_pages; i++) changed += *pool_page(i) != i;
+    put_prefix();
+    put_kv("virtio-balloon hostile done actual=", actual);
+    put_str(changed == 0 ? " rest=intact" : " rest=changed");
+    put_newline();
+    follow_target(with_stats);
 }
