@@ -10,7 +10,7 @@ import { credentials, status, type ServiceError } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { unaryCall } from '../../clients/hvctl/connect';
 import { runDirFor } from '../../engine/src/control/run-dir';
-import { EngineServiceClient, type GetStateResponse, type SetBalloonTargetResponse } from '../../gen/hypervisor/engine/v1/engine_service';
+import { EngineServiceClient } from '../../gen/hypervisor/engine/v1/engine_service';
 import { DomainState, type DeviceSpec, type DomainSpec } from '../../gen/hypervisor/v1/domain';
 import { fieldViolationsOf } from '../../server/src/errors';
 import { ConsoleSession } from '../support/console-client';
@@ -43,8 +43,8 @@ const balloonSpec = (action: string, devices: DeviceSpec[]): DomainSpec => guest
 function engineOf(domainId: string) {
   const client = new EngineServiceClient(`unix://${runDirFor(hvd.runDir, domainId).socket}`, credentials.createInsecure());
   return {
-    state: () => unaryCall<object, GetStateResponse>(client.getState.bind(client), {}),
-    setTarget: (targetBytes: number) => unaryCall<object, SetBalloonTargetResponse>(client.setBalloonTarget.bind(client), { targetBytes }),
+    state: () => unaryCall(client.getState.bind(client), {}),
+    setTarget: (targetBytes: number) => unaryCall(client.setBalloonTarget.bind(client), { targetBytes }),
     close: () => client.close(),
   };
 }
