@@ -67,10 +67,10 @@ export async function attachVirtioDevices(devices: readonly DeviceSpec[], option
         device = new VirtioRng({ logger: options.logger, name });
       } else if (kind?.$case === 'console') {
         // The hub feeds input as the guest posts receive buffers, like the UART's FIFO for the serial console.
-        const hub: ConsoleHub = new ConsoleHub(options.consoleScrollbackBytes, (bytes) => console.offerInput(bytes));
-        const console = new VirtioConsole({ output: (bytes) => hub.putBytes(bytes), onInputDrained: () => hub.pump(), logger: options.logger, name });
+        const hub: ConsoleHub = new ConsoleHub(options.consoleScrollbackBytes, (bytes) => port.offerInput(bytes));
+        const port = new VirtioConsole({ output: (bytes) => hub.putBytes(bytes), onInputDrained: () => hub.pump(), logger: options.logger, name });
         consoles.set(name, hub);
-        device = console;
+        device = port;
       } else if (kind?.$case === 'balloon') {
         if (balloon) throw new Error(`device ${name}: at most one balloon device per domain (${balloon.id} is one)`);
         const { deflateOnOom, statsPeriodSeconds } = kind.value;
