@@ -57,7 +57,7 @@ export class ConsoleWatch {
 
   constructor(clients: HvClients, domain: string) {
     this.stream = clients.domains.streamConsole();
-    this.stream.write({ kind: { $case: 'open', value: { domain, input: false, force: false, skipScrollback: false } } });
+    this.stream.write({ kind: { $case: 'open', value: { domain, input: false, force: false, skipScrollback: false, device: '' } } });
     let closed: DomainStatus | undefined;
     this.stream.on('data', (message: StreamConsoleResponse) => {
       const at = process.hrtime.bigint();

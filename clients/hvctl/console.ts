@@ -8,11 +8,13 @@ export interface ConsoleOptions {
   domain: string;
   force: boolean;
   skipScrollback: boolean;
+  /** A console device's id; '' is the serial console. */
+  device: string;
   /** Forward stdin to the guest. */
   input: boolean;
 }
 
-/** Attaches stdin/stdout to a domain's serial console; resolves with the final status if the domain stopped. */
+/** Attaches stdin/stdout to a domain's console (serial, or a console device); resolves with the final status if the domain stopped. */
 export function attachConsole(client: DomainServiceClient, options: ConsoleOptions): Promise<DomainStatus | undefined> {
   return new Promise((resolve, reject) => {
     const stream = client.streamConsole();
@@ -22,7 +24,7 @@ export function attachConsole(client: DomainServiceClient, options: ConsoleOptio
       if (stdin.isTTY) stdin.setRawMode(false);
       stdin.pause();
     };
-    stream.write({ kind: { $case: 'open', value: { domain: options.domain, force: options.force, skipScrollback: options.skipScrollback, input: options.input } } });
+    stream.write({ kind: { $case: 'open', value: { domain: options.domain, force: options.force, skipScrollback: options.skipScrollback, input: options.input, device: options.device } } });
     stream.on('data', (message: StreamConsoleResponse) => {
       const kind = message.kind;
       if (kind?.$case === 'output') process.stdout.write(kind.value);

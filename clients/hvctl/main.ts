@@ -103,13 +103,14 @@ program.command('stats <domain>').description('engine counters of a running doma
 
 program
   .command('console <domain>')
-  .description('attach to the serial console (Ctrl-] detaches)')
+  .description('attach to the serial console, or a console device (Ctrl-] detaches)')
+  .option('--device <id>', 'a virtio-console device of the domain (default: the serial console)', '')
   .option('--force', 'take the console input from another client')
   .option('--read-only', 'do not send input')
-  .action((domain: string, o: { force?: boolean; readOnly?: boolean }) => run((c) => consoleSession(c, domain, Boolean(o.force), !o.readOnly)));
+  .action((domain: string, o: { device: string; force?: boolean; readOnly?: boolean }) => run((c) => consoleSession(c, domain, Boolean(o.force), !o.readOnly, o.device)));
 
-async function consoleSession(c: HvClients, domain: string, force: boolean, input = true): Promise<void> {
-  const final = await attachConsole(c.domains, { domain, force, input, skipScrollback: false });
+async function consoleSession(c: HvClients, domain: string, force: boolean, input = true, device = ''): Promise<void> {
+  const final = await attachConsole(c.domains, { domain, force, input, skipScrollback: false, device });
   if (final) process.stderr.write(`\n[hvctl: domain stopped: ${stateName({ status: final })}${final.message ? ` (${final.message})` : ''}]\n`);
 }
 

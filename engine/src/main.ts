@@ -35,7 +35,8 @@ async function main(): Promise<void> {
   const server = await startControlServer(runDir.socket, {
     domainId: launch.domainId,
     spec: launch.spec,
-    console: vm.console,
+    console: (device) => vm.consoleFor(device),
+    balloon: vm.balloon,
     status: () => vm.status(),
     counters: () => ({ vcpuExits: vm.vcpuExits, consoleBytesOut: vm.console.bytesOut }),
     pause: () => vm.pause(),

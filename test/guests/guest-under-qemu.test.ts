@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
+import { QemuSocketPeer } from './qemu-socket-peer';
 import { createKnownDisk, expectedSectorLines, knownSector, SECTOR_SIZE, writePattern } from './virtio-disk-image';
 
 const QEMU_BINARY = 'qemu-system-x86_64';
@@ -63,6 +64,8 @@ interface RunOptions {
   stopWhen?: string;
   /** More QEMU arguments (devices). */
   extraArgs?: string[];
+  /** Called with the whole serial output each time more arrives (to drive a monitor or a port). */
+  onOutput?: (output: string) => void;
 }
 
 /** How long a never-exiting guest is watched after stopWhen appears (it must stay quiet and alive). */
@@ -91,6 +94,7 @@ function runGuest(machine: Machine, cmdline: string, options: RunOptions = {}): 
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (chunk: string) => {
       output += chunk;
+      options.onOutput?.(output);
       while (pending.length > 0 && output.includes(pending[0].waitFor)) {
         child.stdin.write(pending.shift()!.send);
       }
@@ -255,6 +259,45 @@ describe.skipIf(qemu === undefined)('the test guest\'s PCI and virtio drivers un
     const written = readFileSync(disk).subarray(9 * SECTOR_SIZE, 10 * SECTOR_SIZE);
     expect(Buffer.from(written).equals(Buffer.from(writePattern(9)))).toBe(true);
     expect(Buffer.from(readFileSync(disk).subarray(8 * SECTOR_SIZE, 9 * SECTOR_SIZE)).equals(Buffer.from(knownSector(8)))).toBe(true);
+  });
+
+  it('virtio-console: hello on port 0, each line sent to the port echoed back, "poweroff" powers off', async () => {
+    const port = await QemuSocketPeer.listen('console');
+    void port.waitFor('port0 hello\n').then(() => port.send('ping\n'));
+    void port.waitFor('port0 got=ping\n').then(() => port.send('poweroff\r\n'));
+    const run = await runGuest('pc', 'action=virtio-console', {
+      extraArgs: ['-device', 'virtio-serial-pci,disable-legacy=on', '-chardev', port.chardev('c0'), '-device', 'virtconsole,chardev=c0'],
+    });
+    port.close();
+    expect(run.lines, run.output).toContain('hv-guest: virtio-console ready');
+    expect(run.lines).toContain('hv-guest: virtio-console got=ping');
+    expect(run.lines).toContain('hv-guest: powering off');
+    expect(port.received).toBe(['hello', 'got=ping', 'got=poweroff'].map((l) => `hv-guest: virtio-console port0 ${l}\n`).join(''));
+    expect(run.status).toBe(0);
+  });
+
+  it('virtio-balloon follows the HMP balloon target up and down; QEMU sees the actual size the driver reports', async () => {
+    const monitor = await QemuSocketPeer.listen('monitor');
+    // -m 128, "balloon 96": QEMU wants 32 MiB back, 8192 pages.
+    void monitor.send('balloon 96\n');
+    let deflating = false;
+    const run = await runGuest('pc', 'action=virtio-balloon', {
+      extraArgs: ['-device', 'virtio-balloon-pci,disable-legacy=on,deflate-on-oom=on', '-chardev', monitor.chardev('mon'), '-mon', 'chardev=mon,mode=readline'],
+      onOutput: (output) => {
+        if (deflating || !output.includes('virtio-balloon inflated actual=8192\n')) return;
+        deflating = true;
+        void monitor.send('info balloon\n');
+        void monitor.waitFor('actual=96').then(() => monitor.send('balloon 128\n'));
+      },
+      stopWhen: 'virtio-balloon deflated actual=0',
+    });
+    monitor.close();
+    expect(run.lines, run.output).toContain('hv-guest: virtio-balloon features stats=1 deflate-on-oom=1');
+    expect(run.lines).toContain('hv-guest: virtio-balloon target=8192');
+    expect(run.lines).toContain('hv-guest: virtio-balloon inflated actual=8192');
+    expect(monitor.received).toMatch(/balloon: actual=96/);
+    expect(run.lines).toContain('hv-guest: virtio-balloon target=0');
+    expect(run.lines).toContain('hv-guest: virtio-balloon deflated actual=0 reused=ok');
   });
 
   it('virtio-blk on a read-only disk: the device offers RO and fails the write with IOERR', async () => {

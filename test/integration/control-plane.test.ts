@@ -296,7 +296,7 @@ describe('restart safety', () => {
     // Talk to the engine's own control socket, as nothing else is there while hvd is down: make the guest power off.
     const engine = new EngineServiceClient(`unix://${runDirFor(`${hvd.dir}/run`, defined.id).socket}`, credentials.createInsecure());
     const stream = engine.streamConsole();
-    stream.write({ kind: { $case: 'attach', value: { skipScrollback: true, input: true, force: true } } });
+    stream.write({ kind: { $case: 'attach', value: { skipScrollback: true, input: true, force: true, device: '' } } });
     stream.write({ kind: { $case: 'input', value: Buffer.from('poweroff\r') } });
     await new Promise((resolve) => stream.on('end', resolve).on('error', resolve));
     engine.close();

@@ -11,11 +11,10 @@ export class ConsoleSession {
   private readonly stream;
   private waiters: (() => void)[] = [];
 
-  constructor(client: DomainServiceClient, open: { domain: string; input?: boolean; force?: boolean; skipScrollback?: boolean }) {
+  constructor(client: DomainServiceClient, open: { domain: string; input?: boolean; force?: boolean; skipScrollback?: boolean; device?: string }) {
     this.stream = client.streamConsole();
-    this.stream.write({
-      kind: { $case: 'open', value: { domain: open.domain, input: open.input ?? false, force: open.force ?? false, skipScrollback: open.skipScrollback ?? false } },
-    });
+    const { input = false, force = false, skipScrollback = false, device = '' } = open;
+    this.stream.write({ kind: { $case: 'open', value: { domain: open.domain, input, force, skipScrollback, device } } });
     let closed: DomainStatus | undefined;
     let messagesAfterClosed = 0;
     this.stream.on('data', (message: StreamConsoleResponse) => {

@@ -33,6 +33,7 @@ Napi::Function GuestMemory::Init(Napi::Env env) {
                      {
                          InstanceAccessor<&GuestMemory::Buffer>("buffer"),
                          InstanceAccessor<&GuestMemory::ByteLength>("byteLength"),
+                         InstanceMethod<&GuestMemory::Discard>("discard"),
                      });
 }
 
@@ -63,6 +64,27 @@ Napi::Value GuestMemory::Buffer(const Napi::CallbackInfo&) { return buffer_.Valu
 
 Napi::Value GuestMemory::ByteLength(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(mapping_->sizeBytes));
+}
+
+// A whole number of pages in [0, limit], as a double from JS.
+static bool IsPageMultipleUpTo(double value, size_t limit) {
+  return value >= 0 && value <= static_cast<double>(limit) && value == static_cast<double>(static_cast<uint64_t>(value)) &&
+         static_cast<uint64_t>(value) % kPageSize == 0;
+}
+
+Napi::Value GuestMemory::Discard(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const size_t size = mapping_->sizeBytes;
+  double offset = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1;
+  double length = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : -1;
+  // Only whole pages of this mapping's RAM: never a guard page, never anything else of the process.
+  if (!IsPageMultipleUpTo(offset, size) || !IsPageMultipleUpTo(length, size) ||
+      static_cast<uint64_t>(offset) + static_cast<uint64_t>(length) > size)
+    throw Napi::RangeError::New(env, "discard needs a page-aligned range inside guest RAM");
+  if (length == 0) return env.Undefined();
+  if (madvise(mapping_->ram + static_cast<size_t>(offset), static_cast<size_t>(length), MADV_DONTNEED) != 0)
+    throw Napi::Error::New(env, std::string("madvise(MADV_DONTNEED): ") + strerror(errno));
+  return env.Undefined();
 }
 
 }  // namespace hv

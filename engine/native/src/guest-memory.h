@@ -29,6 +29,8 @@ class GuestMemory : public Napi::ObjectWrap<GuestMemory> {
  private:
   Napi::Value Buffer(const Napi::CallbackInfo& info);
   Napi::Value ByteLength(const Napi::CallbackInfo& info);
+  // discard(offset, length): returns whole pages to the host (madvise MADV_DONTNEED); they read as zero afterwards.
+  Napi::Value Discard(const Napi::CallbackInfo& info);
 
   std::shared_ptr<HostMapping> mapping_;
   Napi::Reference<Napi::ArrayBuffer> buffer_;  // created once; its finalizer holds its own share of the mapping

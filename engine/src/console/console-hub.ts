@@ -25,8 +25,9 @@ export class ConsoleInputBusyError extends Error {
 const BATCH_BYTES = 4096;
 
 /**
- * The guest's serial console on the engine side: batches guest output per vCPU slice, keeps the scrollback, fans
- * output out to many readers, and feeds input from the one client holding it into the UART as its FIFO drains.
+ * One console of the guest on the engine side (the serial console, or a virtio-console device): batches guest
+ * output per vCPU slice, keeps the scrollback, fans output out to many readers, and feeds input from the one
+ * client holding it into the device as its receive side drains.
  */
 export class ConsoleHub {
   private readonly scrollback: Scrollback;
@@ -46,12 +47,23 @@ export class ConsoleHub {
 
   /** Guest side: one transmitted byte (called per byte from the UART, so it only appends). */
   putByte(byte: number): void {
-    if (this.batchLength === this.batch.length) {
-      const bigger = Buffer.alloc(this.batch.length * 2);
-      this.batch.copy(bigger);
-      this.batch = bigger;
-    }
+    if (this.batchLength === this.batch.length) this.grow(1);
     this.batch[this.batchLength++] = byte;
+  }
+
+  /** Guest side: transmitted bytes in one piece (a virtio-console transmit buffer). */
+  putBytes(bytes: Uint8Array): void {
+    if (this.batchLength + bytes.length > this.batch.length) this.grow(bytes.length);
+    this.batch.set(bytes, this.batchLength);
+    this.batchLength += bytes.length;
+  }
+
+  private grow(atLeast: number): void {
+    let size = this.batch.length * 2;
+    while (size < this.batchLength + atLeast) size *= 2;
+    const bigger = Buffer.alloc(size);
+    this.batch.copy(bigger, 0, 0, this.batchLength);
+    this.batch = bigger;
   }
 
   /** Sends the batched output to the scrollback and every client; called after each vCPU slice. */

@@ -62,6 +62,11 @@ export class GuestMemoryMap {
     this.write(gpa, bytes);
   }
 
+  /** Returns whole pages to the host (GuestRam.discard); the range must lie inside one region. */
+  discard(gpa: number, length: number): void {
+    this.regions[this.regionOf(gpa, length)].discard(gpa, length);
+  }
+
   /** True when [gpa, gpa + length) lies wholly inside one RAM region. */
   contains(gpa: number, length: number): boolean {
     return this.find(gpa, length) >= 0;

@@ -1,5 +1,5 @@
 import type { Accelerator } from '../accel';
-import { createGuestMemory, type GuestMemory } from '../native';
+import { createGuestMemory, PAGE_SIZE, type GuestMemory } from '../native';
 import type { GuestMemoryWriter } from './guest-memory-writer';
 
 /**
@@ -34,6 +34,17 @@ export class GuestRam implements GuestMemoryWriter {
   fill(gpa: number, length: number, value: number): void {
     const offset = this.offsetOf(gpa, length);
     this.bytes.fill(value, offset, offset + length);
+    this.accelerator?.invalidate(gpa, length);
+  }
+
+  /**
+   * Gives whole pages back to the host (a balloon inflate): they stop counting in the engine's RSS and read as
+   * zero when the guest touches them again. Code the emulator translated from them is dropped with them.
+   */
+  discard(gpa: number, length: number): void {
+    const offset = this.offsetOf(gpa, length);
+    if (offset % PAGE_SIZE !== 0 || length % PAGE_SIZE !== 0) throw new RangeError(`discard of 0x${length.toString(16)} bytes at 0x${gpa.toString(16)} is not whole pages`);
+    this.memory.discard(offset, length);
     this.accelerator?.invalidate(gpa, length);
   }
 

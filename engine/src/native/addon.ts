@@ -12,6 +12,9 @@ export interface GuestMemory {
   /** External ArrayBuffer over exactly the read/write pages (no copy; the same object on every read). */
   readonly buffer: ArrayBuffer;
   readonly byteLength: number;
+  /** Returns whole pages at [offset, offset + length) to the host (MADV_DONTNEED): they read as zero afterwards.
+   * Throws RangeError unless both are page multiples and the range lies inside the RAM. */
+  discard(offset: number, length: number): void;
 }
 
 /** kvm_sregs-like state for EmulatedCpu.setSregs (only selectors, and FS/GS bases in long mode, are read from

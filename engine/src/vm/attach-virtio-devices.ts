@@ -1,14 +1,18 @@
 /**
  * The domain's virtio devices (spec.devices) on PCI bus 0: each device model behind its own modern virtio-pci
- * transport, in slot order as listed (disk → virtio-blk with a raw file backend, rng → virtio-rng). Queue
- * notifies end the emulated time slice so the backend work they start is picked up at once.
+ * transport, in slot order as listed (disk → virtio-blk with a raw file backend, rng → virtio-rng, console →
+ * virtio-console behind its own ConsoleHub, balloon → virtio-balloon). Queue notifies end the emulated time slice
+ * so the backend work they start is picked up at once.
  */
 import type { DeviceSpec } from '../../../gen/hypervisor/v1/domain';
 import type { Doorbells } from '../accel/doorbells';
 import type { WarnLogger } from '../bus';
 import type { GuestMemoryMap } from '../memory/guest-memory-map';
+import { ConsoleHub } from '../console';
 import { formatPciAddress, type MsiSink, type PciRoot } from '../pci';
+import { VirtioBalloon } from '../virtio/balloon';
 import { RawFileBackend, VirtioBlk, type BlockBackend } from '../virtio/blk';
+import { VirtioConsole } from '../virtio/console';
 import { VirtioRng } from '../virtio/rng';
 import { VirtioPciTransport } from '../virtio/transport';
 import type { VirtioDevice } from '../virtio/virtio-device';
@@ -23,11 +27,23 @@ export interface AttachVirtioOptions {
   logger: WarnLogger & { info(obj: object, msg: string): void };
   /** The VM ends the current time slice (accelerator requestStop). */
   onQueueNotify: () => void;
+  /** Scrollback of each virtio-console's hub. */
+  consoleScrollbackBytes: number;
+}
+
+/** The domain's balloon device (at most one). */
+export interface AttachedBalloon {
+  id: string;
+  device: VirtioBalloon;
+  statsPeriodSeconds: number;
 }
 
 /** The attached devices, for reset and shutdown. */
 export interface AttachedVirtioDevices {
   readonly transports: readonly VirtioPciTransport[];
+  /** Each virtio-console's ConsoleHub, by device id. */
+  readonly consoles: ReadonlyMap<string, ConsoleHub>;
+  readonly balloon: AttachedBalloon | undefined;
   /** Machine reset: every transport and device back to power-on state. */
   reset(): void;
   /** Closes the backends (files); call once the guest has stopped. */
@@ -37,6 +53,8 @@ export interface AttachedVirtioDevices {
 export async function attachVirtioDevices(devices: readonly DeviceSpec[], options: AttachVirtioOptions): Promise<AttachedVirtioDevices> {
   const backends: BlockBackend[] = [];
   const transports: VirtioPciTransport[] = [];
+  const consoles = new Map<string, ConsoleHub>();
+  let balloon: AttachedBalloon | undefined;
   const closeAll = async () => {
     await Promise.allSettled(backends.map((b) => b.close()));
   };
@@ -51,6 +69,18 @@ export async function attachVirtioDevices(devices: readonly DeviceSpec[], option
         device = new VirtioBlk({ backend, serial: kind.value.serial, logger: options.logger, name });
       } else if (kind?.$case === 'rng') {
         device = new VirtioRng({ logger: options.logger, name });
+      } else if (kind?.$case === 'console') {
+        // The hub feeds input as the guest posts receive buffers, like the UART's FIFO for the serial console.
+        const hub: ConsoleHub = new ConsoleHub(options.consoleScrollbackBytes, (bytes) => port.offerInput(bytes));
+        const port = new VirtioConsole({ output: (bytes) => hub.putBytes(bytes), onInputDrained: () => hub.pump(), logger: options.logger, name });
+        consoles.set(name, hub);
+        device = port;
+      } else if (kind?.$case === 'balloon') {
+        if (balloon) throw new Error(`device ${name}: at most one balloon device per domain (${balloon.id} is one)`);
+        const { deflateOnOom, statsPeriodSeconds } = kind.value;
+        const made = new VirtioBalloon({ deflateOnOom, statsQueue: statsPeriodSeconds > 0, logger: options.logger, name });
+        balloon = { id: name, device: made, statsPeriodSeconds };
+        device = made;
       } else {
         throw new Error(`device ${name}: ${kind?.$case ?? 'unknown'} devices are not supported by this engine`);
       }
@@ -65,6 +95,8 @@ export async function attachVirtioDevices(devices: readonly DeviceSpec[], option
   }
   return {
     transports,
+    consoles,
+    balloon,
     reset: () => transports.forEach((t) => t.resetFunction()),
     close: closeAll,
   };

@@ -10,7 +10,8 @@ import type { Interrupts } from '../irq';
 import { GuestMemoryMap } from '../memory/guest-memory-map';
 import { GuestRam } from '../memory/guest-ram';
 import { PCI_HOLE_END, ramRegions } from '../platform/layout';
-import { attachVirtioDevices, type AttachedVirtioDevices } from './attach-virtio-devices';
+import { BalloonStatsPoller } from '../virtio/balloon';
+import { attachVirtioDevices, type AttachedBalloon, type AttachedVirtioDevices } from './attach-virtio-devices';
 import { createPlatform, type Platform } from './platform';
 
 /** Slice length while backend I/O a queue notify started may complete (a polling guest spins meanwhile). */
@@ -35,6 +36,7 @@ export interface VmOptions {
  * exit switch. Emits 'stopped' with the final DomainStatus when the guest powers off, crashes or is stopped.
  */
 export class Vm extends EventEmitter<{ stopped: [DomainStatus] }> {
+  /** The serial console (COM1). */
   readonly console: ConsoleHub;
   readonly ram: GuestRam[];
   private readonly accel: Accelerator;
@@ -42,6 +44,8 @@ export class Vm extends EventEmitter<{ stopped: [DomainStatus] }> {
   private readonly interrupts: Interrupts;
   /** spec.devices behind virtio-pci transports (attached by create()). */
   private virtio: AttachedVirtioDevices | undefined;
+  /** Asks the balloon driver for statistics every stats_period_seconds (when the domain has a balloon). */
+  private balloonStats: BalloonStatsPoller | undefined;
   private readonly logger: Logger;
   private state: RunState = 'running';
   /** vCPUs are not scheduled; a VM is created paused so hvd can attach before the first guest instruction. */
@@ -108,7 +112,13 @@ export class Vm extends EventEmitter<{ stopped: [DomainStatus] }> {
           vm.shortSlices = SHORT_SLICES_AFTER_NOTIFY;
           vm.accel.requestStop();
         },
+        consoleScrollbackBytes: SCROLLBACK_BYTES,
       });
+      const balloon = vm.virtio.balloon;
+      if (balloon) {
+        vm.balloonStats = new BalloonStatsPoller(balloon.device, balloon.statsPeriodSeconds);
+        vm.balloonStats.start();
+      }
     } catch (err) {
       vm.accel.close();
       throw err;
@@ -138,6 +148,16 @@ export class Vm extends EventEmitter<{ stopped: [DomainStatus] }> {
       return linux.cpu;
     }
     return setupPvhBoot(low, { entry: kernel.entry, cmdline: boot.cmdline, memoryBytes, rsdpGpa }).cpu;
+  }
+
+  /** A console by device id: '' is the serial console, otherwise a virtio-console device; undefined if none. */
+  consoleFor(device: string): ConsoleHub | undefined {
+    return device === '' ? this.console : this.virtio?.consoles.get(device);
+  }
+
+  /** The domain's balloon device, if it has one. */
+  get balloon(): AttachedBalloon | undefined {
+    return this.virtio?.balloon;
   }
 
   /** A hard reset asked by the host (ResetDomain): called between slices, so it runs at once. */
@@ -235,6 +255,7 @@ export class Vm extends EventEmitter<{ stopped: [DomainStatus] }> {
     if (short) this.shortSlices--;
     this.accel.runSlice(short ? SHORT_SLICE_MICROS : undefined);
     this.console.flush();
+    this.virtio?.consoles.forEach((hub) => hub.flush());
     if (this.pendingStop) return this.finish();
     if (this.resetRequested) {
       this.resetRequested = false;
@@ -304,10 +325,12 @@ export class Vm extends EventEmitter<{ stopped: [DomainStatus] }> {
     if (this.state === 'stopped' || !this.pendingStop) return;
     this.state = 'stopped';
     this.accel.close();
+    this.balloonStats?.stop();
     void this.virtio?.close();
     // 'stopped' first: the exit record is on disk before any console client sees its stream end.
     this.emit('stopped', this.pendingStop);
     this.console.close();
+    this.virtio?.consoles.forEach((hub) => hub.close());
   }
 }
 

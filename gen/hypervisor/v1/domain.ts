@@ -449,7 +449,7 @@ export interface NetDevice {
   mac: string;
 }
 
-/** A virtio-console port connected to a host stream. */
+/** A virtio-console device (one port, hvc0 in a Linux guest), reached through StreamConsole with ConsoleOpen.device. */
 export interface ConsoleDevice {
 }
 
@@ -462,6 +462,39 @@ export interface BalloonDevice {
   deflateOnOom: boolean;
   /** How often the guest reports memory statistics; 0 disables them. */
   statsPeriodSeconds: number;
+}
+
+/** A running domain's memory balloon (its `balloon` device), as the engine and the guest's driver report it. */
+export interface BalloonStats {
+  /** The balloon device's id. */
+  device: string;
+  /** The balloon size the host asked for: guest RAM the guest should give back. */
+  targetBytes: number;
+  /** The balloon size the guest's driver reports having reached (virtio config `actual`). */
+  actualBytes: number;
+  /** Guest RAM in the balloon as the engine counts it from the inflate and deflate queues; returned to the host. */
+  reclaimedBytes: number;
+  /** The guest's last memory statistics (stats_period_seconds > 0); unset until the guest has sent some. */
+  guest: GuestMemoryStats | undefined;
+}
+
+/**
+ * Memory statistics a guest's balloon driver reports (virtio 1.2 §5.5.6.3); a figure the guest does not report
+ * is unset.
+ */
+export interface GuestMemoryStats {
+  /** When the engine received these figures. */
+  updateTime: Date | undefined;
+  swapInBytes?: number | undefined;
+  swapOutBytes?: number | undefined;
+  majorFaults?: number | undefined;
+  minorFaults?: number | undefined;
+  freeBytes?: number | undefined;
+  totalBytes?: number | undefined;
+  availableBytes?: number | undefined;
+  diskCachesBytes?: number | undefined;
+  hugetlbAllocations?: number | undefined;
+  hugetlbFailures?: number | undefined;
 }
 
 /** The pvpanic ISA device at port 0x505: a guest panic reports CRASHED/PANICKED. */
@@ -2138,6 +2171,438 @@ export const BalloonDevice: MessageFns<BalloonDevice> = {
     const message = createBaseBalloonDevice();
     message.deflateOnOom = object.deflateOnOom ?? false;
     message.statsPeriodSeconds = object.statsPeriodSeconds ?? 0;
+    return message;
+  },
+};
+
+function createBaseBalloonStats(): BalloonStats {
+  return { device: "", targetBytes: 0, actualBytes: 0, reclaimedBytes: 0, guest: undefined };
+}
+
+export const BalloonStats: MessageFns<BalloonStats> = {
+  encode(message: BalloonStats, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.device !== "") {
+      writer.uint32(10).string(message.device);
+    }
+    if (message.targetBytes !== 0) {
+      writer.uint32(16).uint64(message.targetBytes);
+    }
+    if (message.actualBytes !== 0) {
+      writer.uint32(24).uint64(message.actualBytes);
+    }
+    if (message.reclaimedBytes !== 0) {
+      writer.uint32(32).uint64(message.reclaimedBytes);
+    }
+    if (message.guest !== undefined) {
+      GuestMemoryStats.encode(message.guest, writer.uint32(42).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BalloonStats {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBalloonStats();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.device = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.targetBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.actualBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.reclaimedBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.guest = GuestMemoryStats.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BalloonStats {
+    return {
+      device: isSet(object.device) ? globalThis.String(object.device) : "",
+      targetBytes: isSet(object.targetBytes)
+        ? globalThis.Number(object.targetBytes)
+        : isSet(object.target_bytes)
+        ? globalThis.Number(object.target_bytes)
+        : 0,
+      actualBytes: isSet(object.actualBytes)
+        ? globalThis.Number(object.actualBytes)
+        : isSet(object.actual_bytes)
+        ? globalThis.Number(object.actual_bytes)
+        : 0,
+      reclaimedBytes: isSet(object.reclaimedBytes)
+        ? globalThis.Number(object.reclaimedBytes)
+        : isSet(object.reclaimed_bytes)
+        ? globalThis.Number(object.reclaimed_bytes)
+        : 0,
+      guest: isSet(object.guest) ? GuestMemoryStats.fromJSON(object.guest) : undefined,
+    };
+  },
+
+  toJSON(message: BalloonStats): unknown {
+    const obj: any = {};
+    if (message.device !== "") {
+      obj.device = message.device;
+    }
+    if (message.targetBytes !== 0) {
+      obj.targetBytes = Math.round(message.targetBytes);
+    }
+    if (message.actualBytes !== 0) {
+      obj.actualBytes = Math.round(message.actualBytes);
+    }
+    if (message.reclaimedBytes !== 0) {
+      obj.reclaimedBytes = Math.round(message.reclaimedBytes);
+    }
+    if (message.guest !== undefined) {
+      obj.guest = GuestMemoryStats.toJSON(message.guest);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<BalloonStats>): BalloonStats {
+    return BalloonStats.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<BalloonStats>): BalloonStats {
+    const message = createBaseBalloonStats();
+    message.device = object.device ?? "";
+    message.targetBytes = object.targetBytes ?? 0;
+    message.actualBytes = object.actualBytes ?? 0;
+    message.reclaimedBytes = object.reclaimedBytes ?? 0;
+    message.guest = (object.guest !== undefined && object.guest !== null)
+      ? GuestMemoryStats.fromPartial(object.guest)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseGuestMemoryStats(): GuestMemoryStats {
+  return {
+    updateTime: undefined,
+    swapInBytes: undefined,
+    swapOutBytes: undefined,
+    majorFaults: undefined,
+    minorFaults: undefined,
+    freeBytes: undefined,
+    totalBytes: undefined,
+    availableBytes: undefined,
+    diskCachesBytes: undefined,
+    hugetlbAllocations: undefined,
+    hugetlbFailures: undefined,
+  };
+}
+
+export const GuestMemoryStats: MessageFns<GuestMemoryStats> = {
+  encode(message: GuestMemoryStats, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.updateTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.updateTime), writer.uint32(10).fork()).join();
+    }
+    if (message.swapInBytes !== undefined) {
+      writer.uint32(16).uint64(message.swapInBytes);
+    }
+    if (message.swapOutBytes !== undefined) {
+      writer.uint32(24).uint64(message.swapOutBytes);
+    }
+    if (message.majorFaults !== undefined) {
+      writer.uint32(32).uint64(message.majorFaults);
+    }
+    if (message.minorFaults !== undefined) {
+      writer.uint32(40).uint64(message.minorFaults);
+    }
+    if (message.freeBytes !== undefined) {
+      writer.uint32(48).uint64(message.freeBytes);
+    }
+    if (message.totalBytes !== undefined) {
+      writer.uint32(56).uint64(message.totalBytes);
+    }
+    if (message.availableBytes !== undefined) {
+      writer.uint32(64).uint64(message.availableBytes);
+    }
+    if (message.diskCachesBytes !== undefined) {
+      writer.uint32(72).uint64(message.diskCachesBytes);
+    }
+    if (message.hugetlbAllocations !== undefined) {
+      writer.uint32(80).uint64(message.hugetlbAllocations);
+    }
+    if (message.hugetlbFailures !== undefined) {
+      writer.uint32(88).uint64(message.hugetlbFailures);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GuestMemoryStats {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGuestMemoryStats();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.updateTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.swapInBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.swapOutBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.majorFaults = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.minorFaults = longToNumber(reader.uint64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.freeBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.totalBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.availableBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.diskCachesBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.hugetlbAllocations = longToNumber(reader.uint64());
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.hugetlbFailures = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GuestMemoryStats {
+    return {
+      updateTime: isSet(object.updateTime)
+        ? fromJsonTimestamp(object.updateTime)
+        : isSet(object.update_time)
+        ? fromJsonTimestamp(object.update_time)
+        : undefined,
+      swapInBytes: isSet(object.swapInBytes)
+        ? globalThis.Number(object.swapInBytes)
+        : isSet(object.swap_in_bytes)
+        ? globalThis.Number(object.swap_in_bytes)
+        : undefined,
+      swapOutBytes: isSet(object.swapOutBytes)
+        ? globalThis.Number(object.swapOutBytes)
+        : isSet(object.swap_out_bytes)
+        ? globalThis.Number(object.swap_out_bytes)
+        : undefined,
+      majorFaults: isSet(object.majorFaults)
+        ? globalThis.Number(object.majorFaults)
+        : isSet(object.major_faults)
+        ? globalThis.Number(object.major_faults)
+        : undefined,
+      minorFaults: isSet(object.minorFaults)
+        ? globalThis.Number(object.minorFaults)
+        : isSet(object.minor_faults)
+        ? globalThis.Number(object.minor_faults)
+        : undefined,
+      freeBytes: isSet(object.freeBytes)
+        ? globalThis.Number(object.freeBytes)
+        : isSet(object.free_bytes)
+        ? globalThis.Number(object.free_bytes)
+        : undefined,
+      totalBytes: isSet(object.totalBytes)
+        ? globalThis.Number(object.totalBytes)
+        : isSet(object.total_bytes)
+        ? globalThis.Number(object.total_bytes)
+        : undefined,
+      availableBytes: isSet(object.availableBytes)
+        ? globalThis.Number(object.availableBytes)
+        : isSet(object.available_bytes)
+        ? globalThis.Number(object.available_bytes)
+        : undefined,
+      diskCachesBytes: isSet(object.diskCachesBytes)
+        ? globalThis.Number(object.diskCachesBytes)
+        : isSet(object.disk_caches_bytes)
+        ? globalThis.Number(object.disk_caches_bytes)
+        : undefined,
+      hugetlbAllocations: isSet(object.hugetlbAllocations)
+        ? globalThis.Number(object.hugetlbAllocations)
+        : isSet(object.hugetlb_allocations)
+        ? globalThis.Number(object.hugetlb_allocations)
+        : undefined,
+      hugetlbFailures: isSet(object.hugetlbFailures)
+        ? globalThis.Number(object.hugetlbFailures)
+        : isSet(object.hugetlb_failures)
+        ? globalThis.Number(object.hugetlb_failures)
+        : undefined,
+    };
+  },
+
+  toJSON(message: GuestMemoryStats): unknown {
+    const obj: any = {};
+    if (message.updateTime !== undefined) {
+      obj.updateTime = message.updateTime.toISOString();
+    }
+    if (message.swapInBytes !== undefined) {
+      obj.swapInBytes = Math.round(message.swapInBytes);
+    }
+    if (message.swapOutBytes !== undefined) {
+      obj.swapOutBytes = Math.round(message.swapOutBytes);
+    }
+    if (message.majorFaults !== undefined) {
+      obj.majorFaults = Math.round(message.majorFaults);
+    }
+    if (message.minorFaults !== undefined) {
+      obj.minorFaults = Math.round(message.minorFaults);
+    }
+    if (message.freeBytes !== undefined) {
+      obj.freeBytes = Math.round(message.freeBytes);
+    }
+    if (message.totalBytes !== undefined) {
+      obj.totalBytes = Math.round(message.totalBytes);
+    }
+    if (message.availableBytes !== undefined) {
+      obj.availableBytes = Math.round(message.availableBytes);
+    }
+    if (message.diskCachesBytes !== undefined) {
+      obj.diskCachesBytes = Math.round(message.diskCachesBytes);
+    }
+    if (message.hugetlbAllocations !== undefined) {
+      obj.hugetlbAllocations = Math.round(message.hugetlbAllocations);
+    }
+    if (message.hugetlbFailures !== undefined) {
+      obj.hugetlbFailures = Math.round(message.hugetlbFailures);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GuestMemoryStats>): GuestMemoryStats {
+    return GuestMemoryStats.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GuestMemoryStats>): GuestMemoryStats {
+    const message = createBaseGuestMemoryStats();
+    message.updateTime = object.updateTime ?? undefined;
+    message.swapInBytes = object.swapInBytes ?? undefined;
+    message.swapOutBytes = object.swapOutBytes ?? undefined;
+    message.majorFaults = object.majorFaults ?? undefined;
+    message.minorFaults = object.minorFaults ?? undefined;
+    message.freeBytes = object.freeBytes ?? undefined;
+    message.totalBytes = object.totalBytes ?? undefined;
+    message.availableBytes = object.availableBytes ?? undefined;
+    message.diskCachesBytes = object.diskCachesBytes ?? undefined;
+    message.hugetlbAllocations = object.hugetlbAllocations ?? undefined;
+    message.hugetlbFailures = object.hugetlbFailures ?? undefined;
     return message;
   },
 };

@@ -23,7 +23,15 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { Duration } from "../../google/protobuf/duration";
-import { Domain, DomainSpec, DomainState, domainStateFromJSON, domainStateToJSON, DomainStatus } from "./domain";
+import {
+  BalloonStats,
+  Domain,
+  DomainSpec,
+  DomainState,
+  domainStateFromJSON,
+  domainStateToJSON,
+  DomainStatus,
+} from "./domain";
 import { DomainEvent } from "./events";
 
 export const protobufPackage = "hypervisor.v1";
@@ -184,7 +192,7 @@ export interface StreamConsoleRequest {
     /** Must be the first message. */
     { $case: "open"; value: ConsoleOpen }
     | //
-    /** Bytes for the guest's serial receive side; only from the client holding the input. */
+    /** Bytes for the console's receive side in the guest; only from the client holding the input. */
     { $case: "input"; value: Buffer }
     | undefined;
 }
@@ -198,12 +206,14 @@ export interface ConsoleOpen {
   input: boolean;
   /** Take the input even if another client holds it (like `virsh console --force`). */
   force: boolean;
+  /** The id of a `console` device (virtio-console) of the running domain; empty opens the serial console (COM1). */
+  device: string;
 }
 
 export interface StreamConsoleResponse {
   kind:
     | //
-    /** Guest serial output. */
+    /** Guest output on the console. */
     { $case: "output"; value: Buffer }
     | //
     /** Another client took the input with force; this client's input is refused from now on. */
@@ -234,6 +244,8 @@ export interface DomainStats {
   vcpuExits: number;
   /** Bytes the guest wrote to its serial console. */
   consoleBytesOut: number;
+  /** The memory balloon, when the domain has a `balloon` device. */
+  balloon: BalloonStats | undefined;
 }
 
 export interface ImportLibvirtXmlRequest {
@@ -2726,7 +2738,7 @@ export const StreamConsoleRequest: MessageFns<StreamConsoleRequest> = {
 };
 
 function createBaseConsoleOpen(): ConsoleOpen {
-  return { domain: "", skipScrollback: false, input: false, force: false };
+  return { domain: "", skipScrollback: false, input: false, force: false, device: "" };
 }
 
 export const ConsoleOpen: MessageFns<ConsoleOpen> = {
@@ -2742,6 +2754,9 @@ export const ConsoleOpen: MessageFns<ConsoleOpen> = {
     }
     if (message.force !== false) {
       writer.uint32(32).bool(message.force);
+    }
+    if (message.device !== "") {
+      writer.uint32(42).string(message.device);
     }
     return writer;
   },
@@ -2791,6 +2806,14 @@ export const ConsoleOpen: MessageFns<ConsoleOpen> = {
             message.force = reader.bool();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.device = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2813,6 +2836,7 @@ export const ConsoleOpen: MessageFns<ConsoleOpen> = {
         : false,
       input: isSet(object.input) ? globalThis.Boolean(object.input) : false,
       force: isSet(object.force) ? globalThis.Boolean(object.force) : false,
+      device: isSet(object.device) ? globalThis.String(object.device) : "",
     };
   },
 
@@ -2830,6 +2854,9 @@ export const ConsoleOpen: MessageFns<ConsoleOpen> = {
     if (message.force !== false) {
       obj.force = message.force;
     }
+    if (message.device !== "") {
+      obj.device = message.device;
+    }
     return obj;
   },
 
@@ -2842,6 +2869,7 @@ export const ConsoleOpen: MessageFns<ConsoleOpen> = {
     message.skipScrollback = object.skipScrollback ?? false;
     message.input = object.input ?? false;
     message.force = object.force ?? false;
+    message.device = object.device ?? "";
     return message;
   },
 };
@@ -3159,7 +3187,7 @@ export const GetDomainStatsResponse: MessageFns<GetDomainStatsResponse> = {
 };
 
 function createBaseDomainStats(): DomainStats {
-  return { cpuTimeNs: 0, rssBytes: 0, vcpuExits: 0, consoleBytesOut: 0 };
+  return { cpuTimeNs: 0, rssBytes: 0, vcpuExits: 0, consoleBytesOut: 0, balloon: undefined };
 }
 
 export const DomainStats: MessageFns<DomainStats> = {
@@ -3175,6 +3203,9 @@ export const DomainStats: MessageFns<DomainStats> = {
     }
     if (message.consoleBytesOut !== 0) {
       writer.uint32(32).uint64(message.consoleBytesOut);
+    }
+    if (message.balloon !== undefined) {
+      BalloonStats.encode(message.balloon, writer.uint32(42).fork()).join();
     }
     return writer;
   },
@@ -3224,6 +3255,14 @@ export const DomainStats: MessageFns<DomainStats> = {
             message.consoleBytesOut = longToNumber(reader.uint64());
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.balloon = BalloonStats.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3258,6 +3297,7 @@ export const DomainStats: MessageFns<DomainStats> = {
         : isSet(object.console_bytes_out)
         ? globalThis.Number(object.console_bytes_out)
         : 0,
+      balloon: isSet(object.balloon) ? BalloonStats.fromJSON(object.balloon) : undefined,
     };
   },
 
@@ -3275,6 +3315,9 @@ export const DomainStats: MessageFns<DomainStats> = {
     if (message.consoleBytesOut !== 0) {
       obj.consoleBytesOut = Math.round(message.consoleBytesOut);
     }
+    if (message.balloon !== undefined) {
+      obj.balloon = BalloonStats.toJSON(message.balloon);
+    }
     return obj;
   },
 
@@ -3287,6 +3330,9 @@ export const DomainStats: MessageFns<DomainStats> = {
     message.rssBytes = object.rssBytes ?? 0;
     message.vcpuExits = object.vcpuExits ?? 0;
     message.consoleBytesOut = object.consoleBytesOut ?? 0;
+    message.balloon = (object.balloon !== undefined && object.balloon !== null)
+      ? BalloonStats.fromPartial(object.balloon)
+      : undefined;
     return message;
   },
 };
@@ -3770,7 +3816,10 @@ export const DomainServiceService = {
     responseSerialize: (value: WatchEventsResponse): Buffer => Buffer.from(WatchEventsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): WatchEventsResponse => WatchEventsResponse.decode(value),
   },
-  /** The guest's serial console: the first request opens it, later ones carry input. */
+  /**
+   * A console of the guest (the serial console, or a virtio-console device): the first request opens it, later
+   * ones carry input.
+   */
   streamConsole: {
     path: "/hypervisor.v1.DomainService/StreamConsole" as const,
     requestStream: true as const,
@@ -3840,7 +3889,10 @@ export interface DomainServiceServer extends UntypedServiceImplementation {
   resumeDomain: handleUnaryCall<ResumeDomainRequest, ResumeDomainResponse>;
   /** Streams lifecycle and device events, optionally resuming after a sequence number. */
   watchEvents: handleServerStreamingCall<WatchEventsRequest, WatchEventsResponse>;
-  /** The guest's serial console: the first request opens it, later ones carry input. */
+  /**
+   * A console of the guest (the serial console, or a virtio-console device): the first request opens it, later
+   * ones carry input.
+   */
   streamConsole: handleBidiStreamingCall<StreamConsoleRequest, StreamConsoleResponse>;
   getDomainStats: handleUnaryCall<GetDomainStatsRequest, GetDomainStatsResponse>;
   /** Converts a libvirt <domain> document into a spec (and defines it when asked). */
@@ -4058,7 +4110,10 @@ export interface DomainServiceClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<WatchEventsResponse>;
-  /** The guest's serial console: the first request opens it, later ones carry input. */
+  /**
+   * A console of the guest (the serial console, or a virtio-console device): the first request opens it, later
+   * ones carry input.
+   */
   streamConsole(): ClientDuplexStream<StreamConsoleRequest, StreamConsoleResponse>;
   streamConsole(options: Partial<CallOptions>): ClientDuplexStream<StreamConsoleRequest, StreamConsoleResponse>;
   streamConsole(

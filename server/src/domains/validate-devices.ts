@@ -8,7 +8,9 @@ const DEVICE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 /** Each device takes a PCI slot on bus 0; slot 0 is the host bridge. */
 export const MAX_DEVICES = 31;
 /** Kinds the engine serves now; the others name the issue that brings them. */
-const SUPPORTED = new Set(['disk', 'rng']);
+const SUPPORTED = new Set(['disk', 'rng', 'console', 'balloon']);
+/** Longest balloon statistics period: one hour (0 disables statistics). */
+export const MAX_BALLOON_STATS_PERIOD_SECONDS = 3600;
 
 /**
  * Checks spec.devices (fields named devices[i]...) and normalises them in place: empty ids become "<kind><n>"
@@ -29,6 +31,7 @@ export async function validateDevices(
     taken.add(device.id);
   });
   const next = new Map<string, number>();
+  let balloonAt: number | undefined;
   for (const [i, device] of devices.entries()) {
     const kind = device.kind?.$case;
     if (kind === undefined || !SUPPORTED.has(kind)) {
@@ -43,6 +46,13 @@ export async function validateDevices(
       next.set(kind, n + 1);
     }
     if (device.kind?.$case === 'disk') await checkDisk(device.kind.value, `devices[${i}].disk`, fail, checkPath);
+    if (device.kind?.$case === 'balloon') {
+      if (balloonAt !== undefined) fail(`devices[${i}]`, `at most one balloon device per domain (devices[${balloonAt}] is one)`);
+      balloonAt ??= i;
+      if (device.kind.value.statsPeriodSeconds > MAX_BALLOON_STATS_PERIOD_SECONDS) {
+        fail(`devices[${i}].balloon.stats_period_seconds`, `at most ${MAX_BALLOON_STATS_PERIOD_SECONDS} seconds; 0 disables statistics`);
+      }
+    }
   }
 }
 

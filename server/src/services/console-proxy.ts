@@ -3,7 +3,7 @@ import type {
   StreamConsoleRequest as EngineConsoleRequest,
   StreamConsoleResponse as EngineConsoleResponse,
 } from '../../../gen/hypervisor/engine/v1/engine_service';
-import type { DomainStatus } from '../../../gen/hypervisor/v1/domain';
+import type { DomainSpec, DomainStatus } from '../../../gen/hypervisor/v1/domain';
 import type { ConsoleOpen, StreamConsoleRequest, StreamConsoleResponse } from '../../../gen/hypervisor/v1/domain_service';
 import type { DomainManager } from '../domains/domain-manager';
 import { ApiError, invalidField, toServiceError } from '../errors';
@@ -14,7 +14,7 @@ type EngineConsoleCall = ClientDuplexStream<EngineConsoleRequest, EngineConsoleR
 /** Engine refusals passed on to the client as they are (input held by another client, reader too slow, …). */
 const REFUSALS = new Set([status.FAILED_PRECONDITION, status.INVALID_ARGUMENT, status.RESOURCE_EXHAUSTED]);
 
-/** StreamConsole: one client relayed to the engine's console stream. */
+/** StreamConsole: one client relayed to the engine's console stream (the serial console, or a console device's). */
 export function serveConsole(call: ConsoleCall, manager: DomainManager): void {
   new ConsoleRelay(call, manager);
 }
@@ -61,10 +61,12 @@ class ConsoleRelay {
     if (options.domain === '') throw invalidField('open.domain', 'required');
     const record = this.manager.registry.get(options.domain);
     const engine = this.manager.runningEngine(record);
+    checkConsoleDevice(record.liveSpec ?? record.spec, options.device);
     const stopped = record.stopped;
     const engineCall = engine.client.streamConsole();
     this.engineCall = engineCall;
-    engineCall.write({ kind: { $case: 'attach', value: { skipScrollback: options.skipScrollback, input: options.input, force: options.force } } });
+    const { skipScrollback, input, force, device } = options;
+    engineCall.write({ kind: { $case: 'attach', value: { skipScrollback, input, force, device } } });
     engineCall.on('data', (response: EngineConsoleResponse) => {
       const kind = response.kind;
       if (kind?.$case === 'output') this.call.write({ kind: { $case: 'output', value: kind.value } });
@@ -96,4 +98,15 @@ class ConsoleRelay {
     this.engineCall?.cancel();
     this.call.emit('error', toServiceError(err));
   }
+}
+
+/** open.device must name a console device of the spec the engine runs ('' is the serial console). */
+function checkConsoleDevice(spec: DomainSpec, device: string): void {
+  if (device === '') return;
+  const found = spec.devices.find((d) => d.id === device);
+  if (!found) {
+    const consoles = spec.devices.filter((d) => d.kind?.$case === 'console').map((d) => d.id);
+    throw invalidField('open.device', `the domain has no device "${device}" (its console devices: ${consoles.join(', ') || 'none'}; empty opens the serial console)`);
+  }
+  if (found.kind?.$case !== 'console') throw invalidField('open.device', `device "${device}" is a ${found.kind?.$case ?? 'unknown'} device, not a console`);
 }

@@ -85,9 +85,9 @@ export function createDomainService(manager: DomainManager, events: EventLog, re
     getDomainStats: unary(async (req) => {
       const record = manager.registry.get(requireDomain(req.domain));
       const engine = manager.runningEngine(record);
-      const counters = (await engine.getState()).counters;
+      const { counters, balloon } = await engine.getState();
       const { cpuTimeNs, rssBytes } = processStats(engine.pid);
-      return { stats: { cpuTimeNs, rssBytes, vcpuExits: counters?.vcpuExits ?? 0, consoleBytesOut: counters?.consoleBytesOut ?? 0 } };
+      return { stats: { cpuTimeNs, rssBytes, vcpuExits: counters?.vcpuExits ?? 0, consoleBytesOut: counters?.consoleBytesOut ?? 0, balloon } };
     }),
     resetDomain: unary((req) => requests.once('ResetDomain', req.requestId, ResetDomainResponse, async () => domain(await manager.reset(requireDomain(req.domain))))),
     importLibvirtXml: notYet('ImportLibvirtXml'),

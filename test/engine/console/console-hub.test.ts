@@ -35,6 +35,18 @@ describe('ConsoleHub', () => {
     expect(a.received.length).toBe(10_000);
   });
 
+  it('takes output in pieces too (virtio-console buffers), batched with single bytes in order', () => {
+    const hub = new ConsoleHub(1 << 16, () => 0);
+    const a = client();
+    hub.attach(a, { skipScrollback: false, input: false, force: false });
+    putText(hub, 'a');
+    hub.putBytes(Buffer.from('y'.repeat(9000)));
+    putText(hub, 'z');
+    hub.flush();
+    expect(a.received).toBe(`a${'y'.repeat(9000)}z`);
+    expect(hub.bytesOut).toBe(9002);
+  });
+
   it('replays the scrollback to a late client unless it asks not to', () => {
     const hub = new ConsoleHub(1024, () => 0);
     putText(hub, 'early output');

@@ -212,7 +212,7 @@ describe('hostile driver', () => {
     const makers: [string, (h: DriverHarness) => VirtioDevice][] = [
       ['rng', (h) => new VirtioRng({ logger: h.logger })],
       ['console', (h) => new VirtioConsole({ output: () => undefined, logger: h.logger })],
-      ['balloon', (h) => new VirtioBalloon({ logger: h.logger })],
+      ['balloon', (h) => new VirtioBalloon({ logger: h.logger, statsQueue: true, deflateOnOom: true })],
       ['net', (h) => new VirtioNet({ backend: createLinkPair()[0], logger: h.logger })],
     ];
     for (const [name, make] of makers) {

@@ -76,3 +76,18 @@ const char *report_start_info(u32 ebx)
     report_memmap(info);
     return cmdline;
 }
+
+u64 memmap_ram_end(u32 ebx, u64 addr)
+{
+    const struct hvm_start_info *info = (const struct hvm_start_info *)ebx;
+    if (ebx == 0 || (ebx & 3) != 0 || info->magic != HVM_START_MAGIC || info->version < 1) return 0;
+    u64 table_bytes = (u64)info->memmap_entries * sizeof(struct hvm_memmap_table_entry);
+    if (info->memmap_entries == 0 || !reachable(info->memmap_paddr, table_bytes)) return 0;
+    const struct hvm_memmap_table_entry *entries = (const struct hvm_memmap_table_entry *)(u32)info->memmap_paddr;
+    for (u32 i = 0; i < info->memmap_entries; i++) {
+        u64 end = entries[i].addr + entries[i].size;
+        if (entries[i].type != MEMMAP_TYPE_RAM || addr < entries[i].addr || addr >= end) continue;
+        return end < LOW_4G_LIMIT ? end : LOW_4G_LIMIT;
+    }
+    return 0;
+}

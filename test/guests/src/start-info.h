@@ -33,4 +33,7 @@ _Static_assert(sizeof(struct hvm_memmap_table_entry) == 24, "memmap entry is 24 
 /* Validates %ebx, prints what start_info holds, returns the command line ("" when there is none). */
 const char *report_start_info(u32 ebx);
 
+/* End of the usable RAM entry of the memory map that holds addr (capped at 4 GiB), or 0 when none does. */
+u64 memmap_ram_end(u32 ebx, u64 addr);
+
 #endif

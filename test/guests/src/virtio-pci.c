@@ -85,9 +85,20 @@ static volatile u8 *capability_address(const struct pci_function *f, u8 cap)
     return (volatile u8 *)(u32)(bar + pci_read32(f, cap + CAP_OFFSET));
 }
 
+static const char *device_name(u32 device_type)
+{
+    switch (device_type) {
+    case VIRTIO_ID_BLOCK: return "virtio-blk";
+    case VIRTIO_ID_CONSOLE: return "virtio-console";
+    case VIRTIO_ID_RNG: return "virtio-rng";
+    case VIRTIO_ID_BALLOON: return "virtio-balloon";
+    default: return "virtio";
+    }
+}
+
 int virtio_pci_find(u32 device_type, struct virtio_pci *vp)
 {
-    const char *name = device_type == VIRTIO_ID_BLOCK ? "virtio-blk" : "virtio-rng";
+    const char *name = device_name(device_type);
     if (!pci_find(VIRTIO_PCI_VENDOR_ID, VIRTIO_PCI_DEVICE_ID_BASE + device_type, &vp->pci)) return virtio_error(name, "no device");
     pci_enable_memory(&vp->pci);
     vp->common = vp->isr = vp->device_cfg = vp->notify_base = 0;
@@ -181,7 +192,18 @@ int virtio_pci_driver_ok(struct virtio_pci *vp)
 
 int virtq_transfer(struct virtq *q, const struct virtio_buffer *buffers, u32 count)
 {
-    if (count == 0 || count > q->size) return -1;
+    u32 length;
+    if (!virtq_post(q, buffers, count)) return -1;
+    for (u32 polls = 0; !virtq_poll_used(q, &length); polls++) {
+        if (polls == POLL_LIMIT) return -1;
+        __asm__ volatile("pause" : : : "memory");
+    }
+    return (int)length;
+}
+
+int virtq_post(struct virtq *q, const struct virtio_buffer *buffers, u32 count)
+{
+    if (count == 0 || count > q->size) return 0;
     /* One request in flight at a time: the chain always starts at descriptor 0. */
     for (u32 i = 0; i < count; i++) {
         q->desc[i].addr = (u32)buffers[i].data;
@@ -195,14 +217,16 @@ int virtq_transfer(struct virtq *q, const struct virtio_buffer *buffers, u32 cou
     q->avail->idx = (u16)(idx + 1);
     barrier(); /* index before the notify */
     *q->notify = q->index;
-    for (u32 polls = 0; q->used->idx == q->last_used; polls++) {
-        if (polls == POLL_LIMIT) return -1;
-        __asm__ volatile("pause" : : : "memory");
-    }
+    return 1;
+}
+
+int virtq_poll_used(struct virtq *q, u32 *length)
+{
+    if (q->used->idx == q->last_used) return 0;
     barrier(); /* used index before the used element */
-    u32 length = q->used->ring[q->last_used % q->size].len;
+    *length = q->used->ring[q->last_used % q->size].len;
     q->last_used++;
-    return (int)length;
+    return 1;
 }
 
 u32 virtio_pci_config32(struct virtio_pci *vp, u32 offset)
@@ -215,6 +239,11 @@ u32 virtio_pci_config32(struct virtio_pci *vp, u32 offset)
         after = mmio_read8(vp->common, CONFIG_GENERATION);
     } while (before != after);
     return value;
+}
+
+void virtio_pci_config_write32(struct virtio_pci *vp, u32 offset, u32 value)
+{
+    mmio_write32(vp->device_cfg, offset, value);
 }
 
 u64 virtio_pci_config64(struct virtio_pci *vp, u32 offset)

@@ -9,7 +9,9 @@
 #include "pci.h"
 
 #define VIRTIO_ID_BLOCK 2                   /* virtio device type: block */
+#define VIRTIO_ID_CONSOLE 3                 /* virtio device type: console */
 #define VIRTIO_ID_RNG 4                     /* virtio device type: entropy source */
+#define VIRTIO_ID_BALLOON 5                 /* virtio device type: memory balloon */
 #define VIRTIO_F_VERSION_1 (1ull << 32)     /* modern device: required */
 #define VIRTQ_DESC_F_NEXT 1                 /* descriptor continues in .next */
 #define VIRTQ_DESC_F_WRITE 2                /* device writes this buffer */
@@ -77,9 +79,14 @@ int virtio_pci_setup_queue(struct virtio_pci *vp, u16 index, struct virtq *q, vo
 int virtio_pci_driver_ok(struct virtio_pci *vp);
 /* Adds a chain of `count` buffers, notifies, waits for it to be used; returns the used length or -1 on timeout. */
 int virtq_transfer(struct virtq *q, const struct virtio_buffer *buffers, u32 count);
+/* Adds a chain and notifies without waiting (one chain in flight per queue); returns 0 if it cannot. */
+int virtq_post(struct virtq *q, const struct virtio_buffer *buffers, u32 count);
+/* 1 and the used length in *length when the device has used the posted chain since the last call, else 0. */
+int virtq_poll_used(struct virtq *q, u32 *length);
 /* Device-specific configuration reads (little-endian), stable against concurrent changes via config_generation. */
 u32 virtio_pci_config32(struct virtio_pci *vp, u32 offset);
 u64 virtio_pci_config64(struct virtio_pci *vp, u32 offset);
+void virtio_pci_config_write32(struct virtio_pci *vp, u32 offset, u32 value);
 /* Prints "virtio-<name> error <what>" and returns 0, for one-line error exits. */
 int virtio_error(const char *name, const char *what);
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { DeviceSpec } from '../../../gen/hypervisor/v1/domain';
-import { validateDevices } from '../../../server/src/domains/validate-devices';
+import { MAX_BALLOON_STATS_PERIOD_SECONDS, validateDevices } from '../../../server/src/domains/validate-devices';
 
 const dir = mkdtempSync(join(tmpdir(), 'hv-devices-'));
 const image = join(dir, 'disk.img');
@@ -18,6 +18,8 @@ const disk = (path: string, extra: Partial<{ readOnly: boolean; serial: string }
   kind: { $case: 'disk', value: { path, readOnly: extra.readOnly ?? false, serial: extra.serial ?? '' } },
 });
 const rng = (id = ''): DeviceSpec => ({ id, kind: { $case: 'rng', value: {} } });
+const consoleDevice = (): DeviceSpec => ({ id: '', kind: { $case: 'console', value: {} } });
+const balloon = (statsPeriodSeconds: number, deflateOnOom = false): DeviceSpec => ({ id: '', kind: { $case: 'balloon', value: { deflateOnOom, statsPeriodSeconds } } });
 
 async function check(devices: DeviceSpec[]): Promise<Record<string, string>> {
   const bad: Record<string, string> = {};
@@ -65,7 +67,20 @@ describe('validateDevices', () => {
   });
 
   it('still refuses kinds without a device model, naming them', async () => {
-    const bad = await check([{ id: '', kind: { $case: 'balloon', value: { deflateOnOom: false, statsPeriodSeconds: 0 } } }]);
-    expect(bad['devices[0]']).toMatch(/balloon devices are not supported yet/);
+    const bad = await check([{ id: '', kind: { $case: 'pvpanic', value: {} } }]);
+    expect(bad['devices[0]']).toMatch(/pvpanic devices are not supported yet/);
+  });
+
+  it('accepts console devices (ids console0, console1, ...) and one balloon', async () => {
+    const devices = [consoleDevice(), consoleDevice(), balloon(10, true)];
+    expect(await check(devices)).toEqual({});
+    expect(devices.map((d) => d.id)).toEqual(['console0', 'console1', 'balloon0']);
+  });
+
+  it('refuses a second balloon and a statistics period beyond an hour, naming the field', async () => {
+    const bad = await check([balloon(0), balloon(MAX_BALLOON_STATS_PERIOD_SECONDS + 1)]);
+    expect(bad['devices[1]']).toMatch(/at most one balloon device per domain \(devices\[0\] is one\)/);
+    expect(bad['devices[1].balloon.stats_period_seconds']).toMatch(/at most 3600 seconds/);
+    expect(await check([balloon(MAX_BALLOON_STATS_PERIOD_SECONDS)])).toEqual({});
   });
 });

@@ -180,7 +180,7 @@ describe('read-only socket', () => {
     const output: string[] = [];
     const ended = new Promise<ServiceError>((resolve) => stream.on('error', resolve));
     stream.on('data', (m: StreamConsoleResponse) => m.kind?.$case === 'output' && output.push(m.kind.value.toString()));
-    stream.write({ kind: { $case: 'open', value: { domain: 'a', input: false, force: false, skipScrollback: false } } });
+    stream.write({ kind: { $case: 'open', value: { domain: 'a', input: false, force: false, skipScrollback: false, device: '' } } });
     await expect.poll(() => output).toEqual(['hello']);
     stream.write({ kind: { $case: 'input', value: Buffer.from('x') } });
     const err = await ended;
@@ -196,7 +196,7 @@ describe('read-only socket', () => {
     const ro = new DomainServiceClient(`unix://${roSocket}`, credentials.createInsecure());
     const stream = ro.streamConsole();
     const ended = new Promise<ServiceError>((resolve) => stream.on('error', resolve));
-    stream.write({ kind: { $case: 'open', value: { domain: 'a', input: true, force: false, skipScrollback: false } } });
+    stream.write({ kind: { $case: 'open', value: { domain: 'a', input: true, force: false, skipScrollback: false, device: '' } } });
     const err = await ended;
     expect(err.code).toBe(status.PERMISSION_DENIED);
     expect(err.details).toMatch(/open\.input=true/);

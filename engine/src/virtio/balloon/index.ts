@@ -1,1 +1,2 @@
 export * from './virtio-balloon';
+export { BalloonStatsPoller } from './balloon-stats-poller';

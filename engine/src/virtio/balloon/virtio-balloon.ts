@@ -13,8 +13,10 @@ import type { VirtioActivation, VirtioDevice, VirtioInterrupt, VirtqueueHandle }
  * (le32 each) on inflateq, takes them back on deflateq, and writes the balloon size it reached into `actual`.
  * With VIRTIO_BALLOON_F_STATS_VQ the driver posts one buffer of {le16 tag, le64 value} records on statsq at
  * start; the device keeps it, and uses it when the host wants fresh figures, so the driver refills and resends.
- * Every frame number is checked to name a page inside guest RAM; others are logged and ignored. The pages are
- * tracked, not yet returned to the host (that needs madvise(MADV_DONTNEED) in the addon: pending).
+ * Every frame number is checked to name a page inside guest RAM; others are logged and ignored. Inflated pages are
+ * returned to the host at once (GuestMemoryMap.discard: madvise MADV_DONTNEED, contiguous frames in one call), so
+ * they leave the engine's RSS; a deflated page is ordinary RAM again, reading as zero until the guest writes it.
+ * The stats queue and DEFLATE_ON_OOM are offered only when the domain's BalloonDevice asks for them.
  */
 
 /** Feature: the driver must tell the host before it uses deflated pages (not offered: nothing to wait for). */
@@ -41,6 +43,10 @@ export const BALLOON_QUEUE_SIZE = 128;
 export const BALLOON_STAT_SIZE = 10;
 /** Most statistics records read from one buffer (the spec defines tags 0-9; this leaves room for new ones). */
 export const BALLOON_MAX_STATS = 32;
+/** Most frame numbers taken from one chain (Linux sends 256): a chain naming more has the rest ignored, logged. */
+export const BALLOON_MAX_FRAMES_PER_CHAIN = 1 << 16;
+/** Frame numbers read from guest memory at a time. */
+const FRAMES_PER_READ = 1024;
 
 /** Statistics tags (§5.5.6.3). */
 export const BALLOON_STAT_NAMES: Record<number, string> = {
@@ -57,6 +63,10 @@ export const BALLOON_STAT_NAMES: Record<number, string> = {
 };
 
 export interface VirtioBalloonOptions {
+  /** Offer VIRTIO_BALLOON_F_DEFLATE_ON_OOM (BalloonDevice.deflate_on_oom). */
+  deflateOnOom?: boolean;
+  /** Offer VIRTIO_BALLOON_F_STATS_VQ and the third queue (BalloonDevice.stats_period_seconds > 0). */
+  statsQueue?: boolean;
   logger?: WarnLogger;
   name?: string;
   /** Called when the driver updates `actual`. */
@@ -71,8 +81,8 @@ interface Active {
 
 export class VirtioBalloon implements VirtioDevice {
   readonly deviceType = VIRTIO_ID_BALLOON;
-  readonly deviceFeatures = VIRTIO_F_VERSION_1 | VIRTIO_F_INDIRECT_DESC | VIRTIO_BALLOON_F_STATS_VQ | VIRTIO_BALLOON_F_DEFLATE_ON_OOM;
-  readonly queueMaxSizes: readonly number[] = [BALLOON_QUEUE_SIZE, BALLOON_QUEUE_SIZE, BALLOON_QUEUE_SIZE];
+  readonly deviceFeatures: bigint;
+  readonly queueMaxSizes: readonly number[];
   private readonly config = new Uint8Array(BALLOON_CONFIG_SIZE);
   private readonly view = new DataView(this.config.buffer);
   private readonly errors: GuestErrorLog;
@@ -82,9 +92,18 @@ export class VirtioBalloon implements VirtioDevice {
   private statsChain: DescriptorChain | undefined;
   private statsWaiters: ((stats: Record<string, bigint>) => void)[] = [];
   private lastStats: Record<string, bigint> = {};
+  /** When the last statistics buffer arrived. */
+  private lastStatsTime: Date | undefined;
 
   constructor(private readonly options: VirtioBalloonOptions = {}) {
     this.errors = new GuestErrorLog(options.name ?? 'virtio-balloon', options.logger ?? NULL_LOGGER);
+    this.deviceFeatures =
+      VIRTIO_F_VERSION_1 |
+      VIRTIO_F_INDIRECT_DESC |
+      (options.statsQueue ? VIRTIO_BALLOON_F_STATS_VQ : 0n) |
+      (options.deflateOnOom ? VIRTIO_BALLOON_F_DEFLATE_ON_OOM : 0n);
+    const queues = options.statsQueue ? 3 : 2;
+    this.queueMaxSizes = new Array<number>(queues).fill(BALLOON_QUEUE_SIZE);
   }
 
   /** Asks the guest for a balloon of this many 4 KiB pages (a config change interrupt). */
@@ -111,6 +130,16 @@ export class VirtioBalloon implements VirtioDevice {
   /** The figures of the last statistics buffer, by name (unknown tags as tag_<n>). */
   get stats(): Record<string, bigint> {
     return { ...this.lastStats };
+  }
+
+  /** When the last statistics buffer arrived (undefined: never). */
+  get statsTime(): Date | undefined {
+    return this.lastStatsTime;
+  }
+
+  /** Guest memory errors (bad frames, malformed lists) so far, for tests and stats. */
+  get guestErrors(): number {
+    return this.errors.count;
   }
 
   /** Asks the driver for fresh statistics; resolves when they arrive (or undefined when there is no stats buffer). */
@@ -170,23 +199,38 @@ export class VirtioBalloon implements VirtioDevice {
 
   private movePages(memory: GuestMemoryMap, queue: VirtqueueHandle, inflate: boolean): void {
     for (let chain = queue.pop(); chain !== undefined; chain = queue.pop()) {
-      const count = Math.floor(chain.readableLength / 4);
+      let count = Math.floor(chain.readableLength / 4);
       if (chain.readableLength % 4 !== 0) this.errors.report(`page list at head ${chain.head} is not whole le32 frame numbers`);
-      // Read the list in bounded pieces: one chain may name up to 2^30 frames.
-      const PIECE = 1024;
-      for (let first = 0; first < count; first += PIECE) {
-        const bytes = chain.readBytes(first * 4, Math.min(PIECE, count - first) * 4);
+      if (count > BALLOON_MAX_FRAMES_PER_CHAIN) {
+        this.errors.report(`page list at head ${chain.head} names ${count} frames; only the first ${BALLOON_MAX_FRAMES_PER_CHAIN} are taken`);
+        count = BALLOON_MAX_FRAMES_PER_CHAIN;
+      }
+      const discards = new PageRuns((first, pages) => this.discard(memory, first, pages));
+      for (let first = 0; first < count; first += FRAMES_PER_READ) {
+        const bytes = chain.readBytes(first * 4, Math.min(FRAMES_PER_READ, count - first) * 4);
         const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
         for (let i = 0; i < bytes.length; i += 4) {
           const pfn = view.getUint32(i, true);
           if (!memory.contains(pfn * BALLOON_PAGE_SIZE, BALLOON_PAGE_SIZE)) {
             this.errors.report(`frame ${pfn} is not a page of guest RAM`, { pfn });
-          } else if (inflate) this.pages.add(pfn);
-          else this.pages.delete(pfn);
+          } else if (!inflate) {
+            this.pages.delete(pfn);
+          } else if (!this.pages.has(pfn)) {
+            this.pages.add(pfn);
+            discards.add(pfn);
+          }
         }
       }
+      discards.end();
       queue.pushUsed(chain.head, 0);
     }
+  }
+
+  /** Returns inflated frames to the host; a run straddling two RAM regions is split page by page. */
+  private discard(memory: GuestMemoryMap, first: number, pages: number): void {
+    const gpa = first * BALLOON_PAGE_SIZE;
+    if (memory.contains(gpa, pages * BALLOON_PAGE_SIZE)) return memory.discard(gpa, pages * BALLOON_PAGE_SIZE);
+    for (let i = 0; i < pages; i++) memory.discard(gpa + i * BALLOON_PAGE_SIZE, BALLOON_PAGE_SIZE);
   }
 
   private takeStats(queue: VirtqueueHandle): void {
@@ -205,8 +249,32 @@ export class VirtioBalloon implements VirtioDevice {
         stats[BALLOON_STAT_NAMES[tag] ?? `tag_${tag}`] = view.getBigUint64(i * BALLOON_STAT_SIZE + 2, true);
       }
       this.lastStats = stats;
+      this.lastStatsTime = new Date();
       this.statsChain = chain;
       for (const resolve of this.statsWaiters.splice(0)) resolve(stats);
     }
+  }
+}
+
+/** Collects ascending runs of consecutive frame numbers, handing each finished run on (one madvise per run). */
+class PageRuns {
+  private first = -1;
+  private pages = 0;
+
+  constructor(private readonly flush: (first: number, pages: number) => void) {}
+
+  add(pfn: number): void {
+    if (this.pages > 0 && pfn === this.first + this.pages) {
+      this.pages++;
+      return;
+    }
+    this.end();
+    this.first = pfn;
+    this.pages = 1;
+  }
+
+  end(): void {
+    if (this.pages > 0) this.flush(this.first, this.pages);
+    this.pages = 0;
   }
 }

@@ -45,6 +45,8 @@ export interface VirtioConsoleOptions {
   rows?: number;
   logger?: WarnLogger;
   name?: string;
+  /** The guest took held input into its receive buffers: there is room for more (see offerInput). */
+  onInputDrained?: () => void;
 }
 
 interface Active {
@@ -78,15 +80,21 @@ export class VirtioConsole implements VirtioDevice {
 
   /** Host input for the guest: delivered into receive buffers now, or held (bounded) until the guest posts some. */
   receive(bytes: Uint8Array): void {
-    const room = CONSOLE_MAX_PENDING_INPUT - this.pendingBytes;
-    if (bytes.length > room) {
-      this.droppedInput += bytes.length - Math.max(0, room);
-      if (room <= 0) return;
-      bytes = bytes.subarray(0, room);
-    }
-    this.pending.push(Uint8Array.from(bytes));
-    this.pendingBytes += bytes.length;
+    const taken = this.offerInput(bytes);
+    this.droppedInput += bytes.length - taken;
+  }
+
+  /**
+   * Host input with backpressure: takes as much as fits in the bounded hold and returns how many bytes it took;
+   * the caller keeps the rest and offers it again at onInputDrained (as a UART's receive FIFO drains).
+   */
+  offerInput(bytes: Uint8Array): number {
+    const taken = Math.max(0, Math.min(bytes.length, CONSOLE_MAX_PENDING_INPUT - this.pendingBytes));
+    if (taken === 0) return 0;
+    this.pending.push(Uint8Array.from(bytes.subarray(0, taken)));
+    this.pendingBytes += taken;
     this.deliver();
+    return taken;
   }
 
   /** Input bytes waiting for guest receive buffers. */
@@ -149,6 +157,7 @@ export class VirtioConsole implements VirtioDevice {
   private deliver(): void {
     const queue = this.active?.receive;
     if (!queue || this.pendingBytes === 0) return;
+    const held = this.pendingBytes;
     while (this.pendingBytes > 0) {
       const chain = queue.pop();
       if (chain === undefined) break;
@@ -165,5 +174,6 @@ export class VirtioConsole implements VirtioDevice {
       queue.pushUsed(chain.head, written);
     }
     if (queue.needsInterrupt()) this.active!.interrupt.signalUsed(CONSOLE_RECEIVEQ);
+    if (this.pendingBytes < held) this.options.onInputDrained?.();
   }
 }

@@ -21,6 +21,7 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import {
+  BalloonStats,
   DomainSpec,
   DomainStateReason,
   domainStateReasonFromJSON,
@@ -31,6 +32,15 @@ import {
 export const protobufPackage = "hypervisor.engine.v1";
 
 export const protobufFileName = "hypervisor/engine/v1/engine_service.proto";
+
+export interface SetBalloonTargetRequest {
+  /** Bytes of guest RAM the guest should give back: a multiple of 4 KiB, at most the domain's memory. */
+  targetBytes: number;
+}
+
+export interface SetBalloonTargetResponse {
+  balloon: BalloonStats | undefined;
+}
 
 export interface ResetRequest {
 }
@@ -68,7 +78,11 @@ export interface GetStateResponse {
   domainId: string;
   spec: DomainSpec | undefined;
   status: DomainStatus | undefined;
-  counters: EngineCounters | undefined;
+  counters:
+    | EngineCounters
+    | undefined;
+  /** Set when the domain has a balloon device. */
+  balloon: BalloonStats | undefined;
 }
 
 export interface EngineCounters {
@@ -84,6 +98,8 @@ export interface ConsoleAttach {
   skipScrollback: boolean;
   input: boolean;
   force: boolean;
+  /** A console device's id; empty is the serial console. */
+  device: string;
 }
 
 export interface StreamConsoleResponse {
@@ -91,6 +107,148 @@ export interface StreamConsoleResponse {
   /** Another client took the input with force. */
   { $case: "inputRevoked"; value: boolean } | undefined;
 }
+
+function createBaseSetBalloonTargetRequest(): SetBalloonTargetRequest {
+  return { targetBytes: 0 };
+}
+
+export const SetBalloonTargetRequest: MessageFns<SetBalloonTargetRequest> = {
+  encode(message: SetBalloonTargetRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.targetBytes !== 0) {
+      writer.uint32(8).uint64(message.targetBytes);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetBalloonTargetRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetBalloonTargetRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.targetBytes = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetBalloonTargetRequest {
+    return {
+      targetBytes: isSet(object.targetBytes)
+        ? globalThis.Number(object.targetBytes)
+        : isSet(object.target_bytes)
+        ? globalThis.Number(object.target_bytes)
+        : 0,
+    };
+  },
+
+  toJSON(message: SetBalloonTargetRequest): unknown {
+    const obj: any = {};
+    if (message.targetBytes !== 0) {
+      obj.targetBytes = Math.round(message.targetBytes);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SetBalloonTargetRequest>): SetBalloonTargetRequest {
+    return SetBalloonTargetRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SetBalloonTargetRequest>): SetBalloonTargetRequest {
+    const message = createBaseSetBalloonTargetRequest();
+    message.targetBytes = object.targetBytes ?? 0;
+    return message;
+  },
+};
+
+function createBaseSetBalloonTargetResponse(): SetBalloonTargetResponse {
+  return { balloon: undefined };
+}
+
+export const SetBalloonTargetResponse: MessageFns<SetBalloonTargetResponse> = {
+  encode(message: SetBalloonTargetResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.balloon !== undefined) {
+      BalloonStats.encode(message.balloon, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetBalloonTargetResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetBalloonTargetResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.balloon = BalloonStats.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetBalloonTargetResponse {
+    return { balloon: isSet(object.balloon) ? BalloonStats.fromJSON(object.balloon) : undefined };
+  },
+
+  toJSON(message: SetBalloonTargetResponse): unknown {
+    const obj: any = {};
+    if (message.balloon !== undefined) {
+      obj.balloon = BalloonStats.toJSON(message.balloon);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SetBalloonTargetResponse>): SetBalloonTargetResponse {
+    return SetBalloonTargetResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SetBalloonTargetResponse>): SetBalloonTargetResponse {
+    const message = createBaseSetBalloonTargetResponse();
+    message.balloon = (object.balloon !== undefined && object.balloon !== null)
+      ? BalloonStats.fromPartial(object.balloon)
+      : undefined;
+    return message;
+  },
+};
 
 function createBaseResetRequest(): ResetRequest {
   return {};
@@ -627,7 +785,7 @@ export const GetStateRequest: MessageFns<GetStateRequest> = {
 };
 
 function createBaseGetStateResponse(): GetStateResponse {
-  return { domainId: "", spec: undefined, status: undefined, counters: undefined };
+  return { domainId: "", spec: undefined, status: undefined, counters: undefined, balloon: undefined };
 }
 
 export const GetStateResponse: MessageFns<GetStateResponse> = {
@@ -643,6 +801,9 @@ export const GetStateResponse: MessageFns<GetStateResponse> = {
     }
     if (message.counters !== undefined) {
       EngineCounters.encode(message.counters, writer.uint32(34).fork()).join();
+    }
+    if (message.balloon !== undefined) {
+      BalloonStats.encode(message.balloon, writer.uint32(42).fork()).join();
     }
     return writer;
   },
@@ -692,6 +853,14 @@ export const GetStateResponse: MessageFns<GetStateResponse> = {
             message.counters = EngineCounters.decode(reader, reader.uint32());
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.balloon = BalloonStats.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -714,6 +883,7 @@ export const GetStateResponse: MessageFns<GetStateResponse> = {
       spec: isSet(object.spec) ? DomainSpec.fromJSON(object.spec) : undefined,
       status: isSet(object.status) ? DomainStatus.fromJSON(object.status) : undefined,
       counters: isSet(object.counters) ? EngineCounters.fromJSON(object.counters) : undefined,
+      balloon: isSet(object.balloon) ? BalloonStats.fromJSON(object.balloon) : undefined,
     };
   },
 
@@ -730,6 +900,9 @@ export const GetStateResponse: MessageFns<GetStateResponse> = {
     }
     if (message.counters !== undefined) {
       obj.counters = EngineCounters.toJSON(message.counters);
+    }
+    if (message.balloon !== undefined) {
+      obj.balloon = BalloonStats.toJSON(message.balloon);
     }
     return obj;
   },
@@ -748,6 +921,9 @@ export const GetStateResponse: MessageFns<GetStateResponse> = {
       : undefined;
     message.counters = (object.counters !== undefined && object.counters !== null)
       ? EngineCounters.fromPartial(object.counters)
+      : undefined;
+    message.balloon = (object.balloon !== undefined && object.balloon !== null)
+      ? BalloonStats.fromPartial(object.balloon)
       : undefined;
     return message;
   },
@@ -948,7 +1124,7 @@ export const StreamConsoleRequest: MessageFns<StreamConsoleRequest> = {
 };
 
 function createBaseConsoleAttach(): ConsoleAttach {
-  return { skipScrollback: false, input: false, force: false };
+  return { skipScrollback: false, input: false, force: false, device: "" };
 }
 
 export const ConsoleAttach: MessageFns<ConsoleAttach> = {
@@ -961,6 +1137,9 @@ export const ConsoleAttach: MessageFns<ConsoleAttach> = {
     }
     if (message.force !== false) {
       writer.uint32(24).bool(message.force);
+    }
+    if (message.device !== "") {
+      writer.uint32(34).string(message.device);
     }
     return writer;
   },
@@ -1002,6 +1181,14 @@ export const ConsoleAttach: MessageFns<ConsoleAttach> = {
             message.force = reader.bool();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.device = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1023,6 +1210,7 @@ export const ConsoleAttach: MessageFns<ConsoleAttach> = {
         : false,
       input: isSet(object.input) ? globalThis.Boolean(object.input) : false,
       force: isSet(object.force) ? globalThis.Boolean(object.force) : false,
+      device: isSet(object.device) ? globalThis.String(object.device) : "",
     };
   },
 
@@ -1037,6 +1225,9 @@ export const ConsoleAttach: MessageFns<ConsoleAttach> = {
     if (message.force !== false) {
       obj.force = message.force;
     }
+    if (message.device !== "") {
+      obj.device = message.device;
+    }
     return obj;
   },
 
@@ -1048,6 +1239,7 @@ export const ConsoleAttach: MessageFns<ConsoleAttach> = {
     message.skipScrollback = object.skipScrollback ?? false;
     message.input = object.input ?? false;
     message.force = object.force ?? false;
+    message.device = object.device ?? "";
     return message;
   },
 };
@@ -1168,7 +1360,10 @@ export const EngineServiceService = {
     responseSerialize: (value: GetStateResponse): Buffer => Buffer.from(GetStateResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetStateResponse => GetStateResponse.decode(value),
   },
-  /** The serial console: the first request attaches, later ones carry input. Ends when the guest stops. */
+  /**
+   * A console (the serial one, or a virtio-console device): the first request attaches, later ones carry input.
+   * Ends when the guest stops.
+   */
   streamConsole: {
     path: "/hypervisor.engine.v1.EngineService/StreamConsole" as const,
     requestStream: true as const,
@@ -1219,12 +1414,27 @@ export const EngineServiceService = {
     responseSerialize: (value: ResetResponse): Buffer => Buffer.from(ResetResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ResetResponse => ResetResponse.decode(value),
   },
+  /** Asks the guest's balloon driver for a balloon of this size (a config change on the balloon device). */
+  setBalloonTarget: {
+    path: "/hypervisor.engine.v1.EngineService/SetBalloonTarget" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SetBalloonTargetRequest): Buffer =>
+      Buffer.from(SetBalloonTargetRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SetBalloonTargetRequest => SetBalloonTargetRequest.decode(value),
+    responseSerialize: (value: SetBalloonTargetResponse): Buffer =>
+      Buffer.from(SetBalloonTargetResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SetBalloonTargetResponse => SetBalloonTargetResponse.decode(value),
+  },
 } as const;
 
 export interface EngineServiceServer extends UntypedServiceImplementation {
   /** The engine's domain: identity, the spec it runs and its live status and counters. */
   getState: handleUnaryCall<GetStateRequest, GetStateResponse>;
-  /** The serial console: the first request attaches, later ones carry input. Ends when the guest stops. */
+  /**
+   * A console (the serial one, or a virtio-console device): the first request attaches, later ones carry input.
+   * Ends when the guest stops.
+   */
   streamConsole: handleBidiStreamingCall<StreamConsoleRequest, StreamConsoleResponse>;
   /** Stops scheduling the vCPUs; guest state stays as it is. */
   pause: handleUnaryCall<PauseRequest, PauseResponse>;
@@ -1234,6 +1444,8 @@ export interface EngineServiceServer extends UntypedServiceImplementation {
   powerButton: handleUnaryCall<PowerButtonRequest, PowerButtonResponse>;
   /** Hard reset in place: devices to power-on state, kernel and boot structures reloaded, vCPU at its entry. */
   reset: handleUnaryCall<ResetRequest, ResetResponse>;
+  /** Asks the guest's balloon driver for a balloon of this size (a config change on the balloon device). */
+  setBalloonTarget: handleUnaryCall<SetBalloonTargetRequest, SetBalloonTargetResponse>;
 }
 
 export interface EngineServiceClient extends Client {
@@ -1253,7 +1465,10 @@ export interface EngineServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetStateResponse) => void,
   ): ClientUnaryCall;
-  /** The serial console: the first request attaches, later ones carry input. Ends when the guest stops. */
+  /**
+   * A console (the serial one, or a virtio-console device): the first request attaches, later ones carry input.
+   * Ends when the guest stops.
+   */
   streamConsole(): ClientDuplexStream<StreamConsoleRequest, StreamConsoleResponse>;
   streamConsole(options: Partial<CallOptions>): ClientDuplexStream<StreamConsoleRequest, StreamConsoleResponse>;
   streamConsole(
@@ -1323,6 +1538,22 @@ export interface EngineServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ResetResponse) => void,
+  ): ClientUnaryCall;
+  /** Asks the guest's balloon driver for a balloon of this size (a config change on the balloon device). */
+  setBalloonTarget(
+    request: SetBalloonTargetRequest,
+    callback: (error: ServiceError | null, response: SetBalloonTargetResponse) => void,
+  ): ClientUnaryCall;
+  setBalloonTarget(
+    request: SetBalloonTargetRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SetBalloonTargetResponse) => void,
+  ): ClientUnaryCall;
+  setBalloonTarget(
+    request: SetBalloonTargetRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SetBalloonTargetResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -4,7 +4,10 @@ import {
   BALLOON_CONFIG_NUM_PAGES,
   BALLOON_DEFLATEQ,
   BALLOON_INFLATEQ,
+  BALLOON_MAX_FRAMES_PER_CHAIN,
   BALLOON_STATSQ,
+  VIRTIO_BALLOON_F_DEFLATE_ON_OOM,
+  VIRTIO_BALLOON_F_STATS_VQ,
   VirtioBalloon,
 } from '../../../../engine/src/virtio/balloon';
 import { VIRTIO_ID_BALLOON } from '../../../../engine/src/virtio/constants';
@@ -31,7 +34,7 @@ function stats(records: [number, bigint][]): Uint8Array {
 function setup() {
   const h = new DriverHarness(RAM);
   const actuals: number[] = [];
-  const balloon = new VirtioBalloon({ logger: h.logger, onActualChanged: (p) => actuals.push(p) });
+  const balloon = new VirtioBalloon({ logger: h.logger, statsQueue: true, onActualChanged: (p) => actuals.push(p) });
   const [inflate, deflate, statsq] = [h.queue(8), h.queue(8), h.queue(8)];
   h.activate(balloon, [inflate, deflate, statsq]);
   return { h, balloon, inflate, deflate, statsq, actuals };
@@ -64,6 +67,45 @@ describe('virtio-balloon', () => {
     expect(h.interrupt.used).toEqual([BALLOON_INFLATEQ, BALLOON_DEFLATEQ]);
   });
 
+  it('offers the stats queue and DEFLATE_ON_OOM only when the domain asks for them', () => {
+    const plain = new VirtioBalloon();
+    expect(plain.deviceFeatures & (VIRTIO_BALLOON_F_STATS_VQ | VIRTIO_BALLOON_F_DEFLATE_ON_OOM)).toBe(0n);
+    expect(plain.queueMaxSizes).toHaveLength(2);
+    const full = new VirtioBalloon({ statsQueue: true, deflateOnOom: true });
+    expect(full.deviceFeatures & VIRTIO_BALLOON_F_STATS_VQ).toBe(VIRTIO_BALLOON_F_STATS_VQ);
+    expect(full.deviceFeatures & VIRTIO_BALLOON_F_DEFLATE_ON_OOM).toBe(VIRTIO_BALLOON_F_DEFLATE_ON_OOM);
+    expect(full.queueMaxSizes).toHaveLength(3);
+  });
+
+  it('gives inflated pages back to the host (they read as zero) and leaves every other page alone', () => {
+    const { h, balloon, inflate, deflate } = setup();
+    const page = (pfn: number) => pfn * 4096;
+    for (const pfn of [100, 101, 102, 200, 300]) h.ram.fill(page(pfn), 4096, 0x5a);
+    inflate.add([{ len: 16, data: pfns(100, 101, 102, 101) }]); // a repeated frame counts once
+    balloon.notify(BALLOON_INFLATEQ);
+    expect(balloon.inflatedPages).toBe(3);
+    for (const pfn of [100, 101, 102]) expect(h.bytes(page(pfn), 4096).every((b) => b === 0)).toBe(true);
+    for (const pfn of [200, 300]) expect(h.bytes(page(pfn), 4096).every((b) => b === 0x5a)).toBe(true);
+    // Deflated pages are the guest's again: writable, nothing else discarded.
+    deflate.add([{ len: 4, data: pfns(101) }]);
+    balloon.notify(BALLOON_DEFLATEQ);
+    h.ram.fill(page(101), 4096, 0x77);
+    expect(h.bytes(page(101), 1)[0]).toBe(0x77);
+    expect(h.bytes(page(200), 1)[0]).toBe(0x5a);
+  });
+
+  it('takes at most BALLOON_MAX_FRAMES_PER_CHAIN frames from one chain and logs the rest', () => {
+    const { h, balloon, inflate } = setup();
+    const count = BALLOON_MAX_FRAMES_PER_CHAIN + 1000;
+    // Every frame names page 900 (in RAM): only the cap's worth is read.
+    const list = pfns(...new Array<number>(count).fill(900));
+    inflate.add([{ len: list.length, data: list }]);
+    balloon.notify(BALLOON_INFLATEQ);
+    expect(inflate.takeUsed()).toHaveLength(1);
+    expect(balloon.inflatedPages).toBe(1);
+    expect(h.warnings.join('\n')).toMatch(new RegExp(`names ${count} frames; only the first ${BALLOON_MAX_FRAMES_PER_CHAIN}`));
+  });
+
   it('keeps the stats buffer, returns it when the host asks, and reads the refilled one', async () => {
     const { balloon, statsq } = setup();
     const first = statsq.add([{ len: 20, data: stats([[4, 1000n], [5, 4000n]]) }]);
@@ -75,5 +117,6 @@ describe('virtio-balloon', () => {
     statsq.add([{ len: 20, data: stats([[4, 900n], [99, 7n]]) }]);
     balloon.notify(BALLOON_STATSQ);
     expect(await fresh).toEqual({ free_memory: 900n, tag_99: 7n });
+    expect(balloon.statsTime).toBeInstanceOf(Date);
   });
 });

@@ -14,12 +14,13 @@ import { DriverHarness } from '../driver-harness';
 function setup() {
   const h = new DriverHarness();
   const output: number[] = [];
-  const con = new VirtioConsole({ output: (b) => output.push(...b), cols: 132, rows: 43, logger: h.logger });
+  const drained = { count: 0 };
+  const con = new VirtioConsole({ output: (b) => output.push(...b), cols: 132, rows: 43, logger: h.logger, onInputDrained: () => drained.count++ });
   const rx = h.queue(16);
   const tx = h.queue(16);
   h.activate(con, [rx, tx]);
   const text = () => Buffer.from(output).toString('latin1');
-  return { h, con, rx, tx, text };
+  return { h, con, rx, tx, text, drained };
 }
 
 describe('virtio-console', () => {
@@ -59,6 +60,19 @@ describe('virtio-console', () => {
     con.receive(new Uint8Array(30));
     expect(con.pendingInput).toBe(CONSOLE_MAX_PENDING_INPUT);
     expect(con.droppedInput).toBe(20);
+  });
+
+  it('offers backpressure: offerInput takes what fits, drops nothing, and says when the guest made room', () => {
+    const { con, rx, drained } = setup();
+    expect(con.offerInput(new Uint8Array(CONSOLE_MAX_PENDING_INPUT - 10))).toBe(CONSOLE_MAX_PENDING_INPUT - 10);
+    expect(con.offerInput(new Uint8Array(30))).toBe(10);
+    expect(con.offerInput(new Uint8Array(5))).toBe(0);
+    expect(con.droppedInput).toBe(0);
+    expect(drained.count).toBe(0);
+    rx.add([{ len: 100, write: true }]);
+    con.notify(CONSOLE_RECEIVEQ);
+    expect(drained.count).toBe(1);
+    expect(con.offerInput(new Uint8Array(200))).toBe(100);
   });
 
   it('shows its size in config and prints emergency writes', () => {
