@@ -17,5 +17,6 @@ void action_pci(void) __attribute__((noreturn));
 void action_virtio_rng(u32 count) __attribute__((noreturn));
 void action_virtio_blk(const char *cmdline) __attribute__((noreturn));
 void action_pci_fuzz(u32 count, const char *cmdline) __attribute__((noreturn));
+void action_virtio_fuzz(u32 rounds) __attribute__((noreturn));
 
 #endif

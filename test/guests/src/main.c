@@ -69,5 +69,6 @@ void guest_main(u32 ebx)
     if (word_starts_with(action, length, "virtio-rng")) action_virtio_rng(action_number(action, length, 10, DEFAULT_RNG_BYTES));
     if (word_equals(action, length, "virtio-blk")) action_virtio_blk(cmdline);
     if (word_starts_with(action, length, "pci-fuzz:")) action_pci_fuzz(action_number(action, length, 8, 0), cmdline);
+    if (word_starts_with(action, length, "virtio-fuzz:")) action_virtio_fuzz(action_number(action, length, 11, 0));
     bad_action(action, length);
 }
