@@ -3,7 +3,7 @@
  * engines load ("release" by default, or "asan"; HV_NATIVE_BUILD is what each process loads itself, hvd included,
  * so hvd keeps the release addon). The sanitizer build links gcc's libasan, which must come first in the process
  * (Node itself is not instrumented): engines get LD_PRELOAD, and sanitizer defaults before the caller's own
- * ASAN_OPTIONS / UBSAN_OPTIONS (the later value of a flag wins, so a caller's log_path=… is honoured).
+ * ASAN_OPTIONS / UBSAN_OPTIONS (the later value of a flag wins, so a caller's ASan log_path=… is honoured).
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -16,6 +16,7 @@ import { nativeBuildFrom } from './addon-build';
  * guard-page hit is reported with its stack.
  */
 export const ASAN_DEFAULTS = 'detect_leaks=0:abort_on_error=1:allow_user_segv_handler=0';
+/** UBSan findings abort too; they go to the engine's stderr (with libasan loaded first, UBSan ignores log_path). */
 export const UBSAN_DEFAULTS = 'halt_on_error=1:abort_on_error=1:print_stacktrace=1';
 
 let libasan: string | undefined;
