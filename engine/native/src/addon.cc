@@ -13,6 +13,9 @@
 #include "kvm-vcpu.h"
 #include "kvm-vm.h"
 #include "kvm.h"
+#ifdef HV_TEST_PROBES
+#include "test-probes.h"
+#endif
 
 namespace hv {
 namespace {
@@ -73,6 +76,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   unsigned int major = 0, minor = 0;
   uc_version(&major, &minor);
   exports.Set("unicornVersion", Napi::String::New(env, std::to_string(major) + "." + std::to_string(minor)));
+#ifdef HV_TEST_PROBES
+  exports.Set("testProbes", TestProbes(env));  // sanitizer build only (engine/native/asan)
+#endif
   return exports;
 }
 

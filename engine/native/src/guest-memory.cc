@@ -13,12 +13,14 @@
 namespace hv {
 
 HostMapping::HostMapping(size_t size) : sizeBytes(size) {
-  totalBytes = size + 2 * kPageSize;
-  // Reserve everything PROT_NONE, then open the middle: the outer pages stay guards.
+  // One extra guard's worth of slack lets RAM start on a 2 MiB boundary wherever the kernel puts the reservation.
+  totalBytes = size + 3 * kGuardBytes;
+  // Reserve everything PROT_NONE (address space only: MAP_NORESERVE, no commit), then open the middle.
   void* p = mmap(nullptr, totalBytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) throw std::runtime_error(std::string("mmap guest memory: ") + strerror(errno));
   base = p;
-  ram = static_cast<uint8_t*>(p) + kPageSize;
+  uintptr_t first = reinterpret_cast<uintptr_t>(p) + kGuardBytes;
+  ram = reinterpret_cast<uint8_t*>((first + kGuardBytes - 1) & ~(kGuardBytes - 1));
   if (mprotect(ram, size, PROT_READ | PROT_WRITE) != 0) {
     int err = errno;
     munmap(base, totalBytes);

@@ -1,4 +1,4 @@
-// GuestMemory: one anonymous mmap with a PROT_NONE guard page on each side, shared with JS as an external ArrayBuffer.
+// GuestMemory: one anonymous mmap with PROT_NONE guard regions on each side, shared with JS as an external ArrayBuffer.
 #pragma once
 #include <napi.h>
 #include <cstddef>
@@ -7,11 +7,16 @@
 
 namespace hv {
 
+// At least this much PROT_NONE on each side of guest RAM, and RAM starts on a multiple of it: 2 MiB keeps guest
+// 2 MiB pages congruent with host ones (transparent huge pages, KVM large EPT mappings) and turns any native
+// overrun of up to 2 MiB into SIGSEGV. It costs address space only.
+constexpr size_t kGuardBytes = 2u << 20;
+
 // The mapping itself; shared by the GuestMemory object, its ArrayBuffer and any CPU that maps it, unmapped by the last.
 struct HostMapping {
-  void* base = nullptr;      // start of the whole mapping, guard pages included
-  size_t totalBytes = 0;     // size + both guard pages
-  uint8_t* ram = nullptr;    // first RW byte
+  void* base = nullptr;      // start of the whole reservation, guards included
+  size_t totalBytes = 0;     // size + guards + alignment slack (all PROT_NONE)
+  uint8_t* ram = nullptr;    // first RW byte, kGuardBytes-aligned
   size_t sizeBytes = 0;      // RW bytes
   HostMapping(size_t size);  // throws std::runtime_error with errno text
   ~HostMapping();

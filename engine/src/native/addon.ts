@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { SpecialRegs } from '../accel/accelerator';
 import type { Segment } from '../boot/cpu-state';
+import { addonCandidates, nativeBuildFrom } from './addon-build';
 
 /** Host pages shared by JS and the accelerator: one mmap with PROT_NONE guard pages around it. */
 export interface GuestMemory {
@@ -194,18 +195,25 @@ export interface NativeAddon {
   kvmAbi: KvmAbiNumbers;
   /** "major.minor" of the linked libunicorn. */
   unicornVersion: string;
+  /** Only in the sanitizer build (HV_NATIVE_BUILD=asan). */
+  testProbes?: NativeTestProbes;
 }
 
-/** Where the .node lives: running from source (engine/src/native) or compiled (dist/engine/src/native). */
-const ADDON_CANDIDATES = [
-  path.join(__dirname, '../../native/build/Release/hv_native.node'),
-  path.join(__dirname, '../../../../engine/native/build/Release/hv_native.node'),
-];
+/** Deliberate memory errors, only in the sanitizer build (engine/native/src/test-probes.cc). */
+export interface NativeTestProbes {
+  /** Reads one byte past a 16-byte heap block (ASan: heap-buffer-overflow). */
+  heapOverflowRead(): number;
+  /** Reads guest RAM at offset with no bounds check (outside it: a guard page, SIGSEGV). */
+  readGuestByte(memory: GuestMemory, offset: number): number;
+}
 
 function loadAddon(): NativeAddon {
-  const found = ADDON_CANDIDATES.find((candidate) => fs.existsSync(candidate));
+  const build = nativeBuildFrom(process.env);
+  const candidates = addonCandidates(build);
+  const found = candidates.find((candidate) => fs.existsSync(candidate));
   if (found === undefined) {
-    throw new Error(`hv_native.node not found (looked at ${ADDON_CANDIDATES.join(', ')}); run npm run build:native`);
+    const how = build === 'release' ? 'npm run build:native' : 'npm run build:native-asan';
+    throw new Error(`hv_native.node (${build}) not found (looked at ${candidates.join(', ')}); run ${how}`);
   }
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   return require(found) as NativeAddon;

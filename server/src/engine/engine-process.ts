@@ -12,6 +12,7 @@ import {
 } from '../../../gen/hypervisor/engine/v1/engine_service';
 import type { DomainSpec, DomainStateReason, DomainStatus } from '../../../gen/hypervisor/v1/domain';
 import { readExitRecord, runDirFor, writeLaunch, type RunDir } from '../../../engine/src/control/run-dir';
+import { engineEnv } from '../../../engine/src/native/sanitizer-env';
 import { failedPrecondition, unavailable } from '../errors';
 
 /** How an engine ended: its own exit record when it wrote one, and what the kernel said. */
@@ -89,6 +90,13 @@ export class EngineProcess {
   }
 
   static async spawn(options: SpawnOptions): Promise<EngineProcess> {
+    // HV_ENGINE_BUILD=asan in hvd's environment: engines load the sanitizer addon, with libasan preloaded.
+    let env: NodeJS.ProcessEnv;
+    try {
+      env = engineEnv(process.env);
+    } catch (err) {
+      throw new EngineStartError((err as Error).message);
+    }
     const runDir = runDirFor(options.runRoot, options.domainId);
     fs.rmSync(runDir.dir, { recursive: true, force: true });
     fs.mkdirSync(runDir.dir, { recursive: true, mode: 0o700 });
@@ -98,7 +106,7 @@ export class EngineProcess {
     let child: ChildProcess;
     try {
       // Detached with file stdio: the engine outlives hvd and never gets SIGPIPE from a closed pipe.
-      child = spawn(process.execPath, [options.engineMain, runDir.dir], { detached: true, stdio: ['ignore', stdout, stderr] });
+      child = spawn(process.execPath, [options.engineMain, runDir.dir], { detached: true, stdio: ['ignore', stdout, stderr], env });
     } finally {
       fs.closeSync(stdout);
       fs.closeSync(stderr);

@@ -1,5 +1,5 @@
 /**
- * GuestMemory: one mmap with guard pages, shared with JS as an external ArrayBuffer, unmapped when neither the
+ * GuestMemory: one mmap with PROT_NONE guard regions, shared with JS as an external ArrayBuffer, unmapped when neither the
  * object, its buffer nor a CPU mapping it is left.
  */
 import { readFileSync } from 'node:fs';
@@ -8,6 +8,7 @@ import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { EmulatedAccelerator } from '../../../engine/src/accel';
 import { createGuestMemory, isGuestMemory, native, PAGE_SIZE } from '../../../engine/src/native';
+import { guardProblem, ramMappingsOf, readMaps } from '../../support/proc-maps';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -94,5 +95,16 @@ describe('GuestMemory', () => {
     expect(accelerator.runSlice()).toBe('hlt');
     expect(outs).toEqual([42]);
     accelerator.close();
+  });
+});
+
+describe('GuestMemory guard regions', () => {
+  it('surrounds RAM with PROT_NONE of at least 2 MiB on each side and starts it on a 2 MiB boundary (/proc/self/maps)', () => {
+    const bytes = 37 * PAGE_SIZE;
+    const existing = new Set(ramMappingsOf(readMaps('self'), bytes).map((m) => m.ram.start));
+    const memories = [createGuestMemory(bytes), createGuestMemory(bytes)]; // two: guards keep them apart too
+    const found = ramMappingsOf(readMaps('self'), bytes).filter((m) => !existing.has(m.ram.start));
+    expect(found).toHaveLength(memories.length);
+    for (const mapping of found) expect(guardProblem(mapping)).toBeUndefined();
   });
 });

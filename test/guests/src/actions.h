@@ -20,5 +20,6 @@ void action_pci_fuzz(u32 count, const char *cmdline) __attribute__((noreturn));
 void action_virtio_console(void) __attribute__((noreturn));
 void action_virtio_balloon(u32 ebx) __attribute__((noreturn));
 void action_virtio_balloon_hostile(u32 ebx) __attribute__((noreturn));
+void action_virtio_fuzz(u32 rounds) __attribute__((noreturn));
 
 #endif

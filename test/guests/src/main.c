@@ -72,5 +72,6 @@ void guest_main(u32 ebx)
     if (word_equals(action, length, "virtio-console")) action_virtio_console();
     if (word_equals(action, length, "virtio-balloon")) action_virtio_balloon(ebx);
     if (word_equals(action, length, "virtio-balloon-hostile")) action_virtio_balloon_hostile(ebx);
+    if (word_starts_with(action, length, "virtio-fuzz:")) action_virtio_fuzz(action_number(action, length, 11, 0));
     bad_action(action, length);
 }
