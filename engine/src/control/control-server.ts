@@ -4,8 +4,10 @@ import {
   EngineServiceService,
   type EngineCounters,
   type EngineServiceServer,
+  type GuestStop,
   type StreamConsoleRequest,
   type StreamConsoleResponse,
+  type WatchEventsResponse,
 } from '../../../gen/hypervisor/engine/v1/engine_service';
 import type { DomainSpec, DomainStateReason, DomainStatus } from '../../../gen/hypervisor/v1/domain';
 import { ConsoleInputBusyError, type ConsoleClient, type ConsoleHub } from '../console';
@@ -16,6 +18,10 @@ export interface EngineHost {
   readonly spec: DomainSpec;
   readonly console: ConsoleHub;
   status(): DomainStatus;
+  /** How the guest stopped, while PRESERVE keeps the engine. */
+  preserved(): GuestStop | undefined;
+  /** Subscribes to engine events (WatchEvents); returns the unsubscribe. */
+  watch(listener: (event: WatchEventsResponse) => void): () => void;
   counters(): EngineCounters;
   pause(): void;
   resume(reason: DomainStateReason): void;
@@ -32,7 +38,14 @@ export async function startControlServer(socketPath: string, host: EngineHost): 
   const server = new Server();
   const impl: EngineServiceServer = {
     getState: (_call, callback) => {
-      callback(null, { domainId: host.domainId, spec: host.spec, status: host.status(), counters: host.counters() });
+      callback(null, { domainId: host.domainId, spec: host.spec, status: host.status(), counters: host.counters(), preserved: host.preserved() });
+    },
+    watchEvents: (call) => {
+      const preserved = host.preserved();
+      if (preserved) call.write({ kind: { $case: 'preserved', value: preserved } });
+      const unsubscribe = host.watch((event) => call.write(event));
+      call.on('cancelled', unsubscribe);
+      call.on('close', unsubscribe);
     },
     streamConsole: (call) => serveConsole(call, host.console),
     pause: (_call, callback) => {

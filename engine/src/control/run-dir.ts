@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { GuestStop } from '../../../gen/hypervisor/engine/v1/engine_service';
 import { DomainSpec, DomainStatus } from '../../../gen/hypervisor/v1/domain';
 
 /**
@@ -15,7 +16,7 @@ export interface RunDir {
   domain: string;
   stdout: string;
   stderr: string;
-  /** The domain's final status, written by the engine just before it exits. */
+  /** How the guest ended (GuestStop: final status and cause), written by the engine just before it exits. */
   exit: string;
 }
 
@@ -60,19 +61,21 @@ export function readLaunch(runDir: RunDir): EngineLaunch {
   return { domainId: raw.domainId, spec: DomainSpec.fromJSON(raw.spec) };
 }
 
-export function writeExitRecord(runDir: RunDir, status: DomainStatus): void {
-  writeAtomically(runDir.exit, JSON.stringify(DomainStatus.toJSON(status)));
+export function writeExitRecord(runDir: RunDir, stop: GuestStop): void {
+  writeAtomically(runDir.exit, JSON.stringify(GuestStop.toJSON(stop)));
 }
 
-/** The final status the engine recorded, or undefined when it ended without writing one (killed, crashed). */
-export function readExitRecord(runDir: RunDir): DomainStatus | undefined {
-  let text: string;
+/** How the engine recorded its guest's end, or undefined when it ended without writing it (killed, crashed). */
+export function readExitRecord(runDir: RunDir): GuestStop | undefined {
+  let raw: { status?: unknown };
   try {
-    text = fs.readFileSync(runDir.exit, 'utf8');
+    raw = JSON.parse(fs.readFileSync(runDir.exit, 'utf8')) as { status?: unknown };
   } catch {
     return undefined;
   }
-  return DomainStatus.fromJSON(JSON.parse(text));
+  // Engines from before the stop cause wrote the bare DomainStatus: their cause is unspecified.
+  if (raw.status === undefined || typeof raw.status !== 'object') return GuestStop.fromPartial({ status: DomainStatus.fromJSON(raw) });
+  return GuestStop.fromJSON(raw);
 }
 
 /** Write-then-rename, so a reader never sees half a file even if the writer dies mid-write. */

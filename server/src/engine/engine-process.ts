@@ -5,18 +5,20 @@ import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import {
   EngineServiceClient,
   type GetStateResponse,
+  type GuestStop,
   type PauseResponse,
   type PowerButtonResponse,
   type ResetResponse,
   type ResumeResponse,
+  type WatchEventsResponse,
 } from '../../../gen/hypervisor/engine/v1/engine_service';
 import type { DomainSpec, DomainStateReason, DomainStatus } from '../../../gen/hypervisor/v1/domain';
 import { readExitRecord, runDirFor, writeLaunch, type RunDir } from '../../../engine/src/control/run-dir';
 import { failedPrecondition, unavailable } from '../errors';
 
-/** How an engine ended: its own exit record when it wrote one, and what the kernel said. */
+/** How an engine ended: its own exit record (final status and stop cause) when it wrote one, and what the kernel said. */
 export interface EngineExit {
-  record: DomainStatus | undefined;
+  record: GuestStop | undefined;
   code: number | null;
   signal: NodeJS.Signals | null;
 }
@@ -135,6 +137,16 @@ export class EngineProcess {
     await this.call<PowerButtonResponse>((deadline, cb) => this.client.powerButton({}, new Metadata(), { deadline }, cb));
   }
 
+  /** Follows the engine's events (a preserved guest, device failures) until the engine ends. */
+  watchEvents(listener: (event: WatchEventsResponse) => void): void {
+    if (this.ended) return;
+    const stream = this.client.watchEvents({});
+    stream.on('data', listener);
+    // The stream ends with the engine; its end is learnt from `exited`.
+    stream.on('error', () => undefined);
+    void this.exited.then(() => stream.cancel());
+  }
+
   /** A unary control call with a deadline; failures become UNAVAILABLE (the engine is gone or stuck). */
   private call<Res>(invoke: (deadline: number, callback: (err: ServiceError | null, response: Res) => void) => void): Promise<Res> {
     return new Promise<Res>((resolve, reject) =>
@@ -180,7 +192,7 @@ export class EngineProcess {
   }
 
   private describeFailedStart(exit: EngineExit): string {
-    if (exit.record?.message) return exit.record.message;
+    if (exit.record?.status?.message) return exit.record.status.message;
     const how = exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`;
     return `engine exited with ${how} before it was ready: ${tail(this.runDir.stderr)}`;
   }
