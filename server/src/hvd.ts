@@ -54,6 +54,8 @@ export class Hvd {
       roSocket: access.roSocket === false ? undefined : (access.roSocket ?? defaultReadOnlySocket(config.socket)),
       listen: access.listen,
       tls: access.tls,
+      tlsAllow: access.tlsAllow,
+      tlsAllowReadOnly: access.tlsAllowReadOnly,
       logger: this.logger,
     });
     const probe = createHostProbe();
