@@ -26,7 +26,7 @@ async function main(): Promise<void> {
 
   let vm: Vm;
   try {
-    vm = await Vm.create({ domainId: launch.domainId, spec: launch.spec, logger });
+    vm = await Vm.create({ domainId: launch.domainId, spec: launch.spec, logger, files: launch.files });
   } catch (err) {
     const message = `engine could not set up the guest: ${(err as Error).message}`;
     logger.error({ err }, message);

@@ -76,6 +76,7 @@ export class Hvd {
       },
       hostCapacity: () => ({ cpus: probe.host().topology.onlineCpus, memoryBytes: probe.host().memoryBytes }),
       overcommit: access.overcommit,
+      openImage: (file, readOnly) => imageRoots.open(file, readOnly),
       logger: this.logger,
     });
     this.api.addService(CapabilitiesServiceService, createCapabilitiesService(probe, { engineMain: config.engineMain ?? defaultEngineMain() }));

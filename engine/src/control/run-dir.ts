@@ -46,19 +46,31 @@ export function runDirAt(dir: string): RunDir {
   };
 }
 
+/**
+ * The images hvd opened and checked for the engine, as the engine's file descriptor numbers (hvd passes them in
+ * its stdio slots 3, 4, …): the engine reads and writes these, never the spec's paths, which could have changed.
+ */
+export interface LaunchFiles {
+  kernel: number;
+  initrd?: number;
+  /** By device id (spec.devices[].id). */
+  disks: Record<string, number>;
+}
+
 export interface EngineLaunch {
   domainId: string;
   spec: DomainSpec;
+  files?: LaunchFiles;
 }
 
 export function writeLaunch(runDir: RunDir, launch: EngineLaunch): void {
-  writeAtomically(runDir.domain, JSON.stringify({ domainId: launch.domainId, spec: DomainSpec.toJSON(launch.spec) }));
+  writeAtomically(runDir.domain, JSON.stringify({ domainId: launch.domainId, spec: DomainSpec.toJSON(launch.spec), files: launch.files }));
 }
 
 export function readLaunch(runDir: RunDir): EngineLaunch {
-  const raw = JSON.parse(fs.readFileSync(runDir.domain, 'utf8')) as { domainId?: unknown; spec?: unknown };
+  const raw = JSON.parse(fs.readFileSync(runDir.domain, 'utf8')) as { domainId?: unknown; spec?: unknown; files?: LaunchFiles };
   if (typeof raw.domainId !== 'string' || raw.spec === undefined) throw new Error(`${runDir.domain} is not a domain launch file`);
-  return { domainId: raw.domainId, spec: DomainSpec.fromJSON(raw.spec) };
+  return { domainId: raw.domainId, spec: DomainSpec.fromJSON(raw.spec), files: raw.files };
 }
 
 export function writeExitRecord(runDir: RunDir, stop: GuestStop): void {

@@ -18,6 +18,8 @@ export interface AttachVirtioOptions {
   logger: WarnLogger & { info(obj: object, msg: string): void };
   /** The VM ends the current time slice (accelerator requestStop). */
   onQueueNotify: () => void;
+  /** Disk images hvd opened for the engine, by device id: used instead of the spec's paths. */
+  diskFds?: Readonly<Record<string, number>>;
 }
 
 /** The attached devices, for reset and shutdown. */
@@ -42,7 +44,9 @@ export async function attachVirtioDevices(devices: readonly DeviceSpec[], option
       const name = spec.id !== '' ? spec.id : (kind?.$case ?? 'device');
       let device: VirtioDevice;
       if (kind?.$case === 'disk') {
-        const backend = await RawFileBackend.open(kind.value.path, { readOnly: kind.value.readOnly });
+        const fd = options.diskFds?.[name];
+        const readOnly = kind.value.readOnly;
+        const backend = fd !== undefined ? await RawFileBackend.fromFd(fd, { readOnly, name: kind.value.path }) : await RawFileBackend.open(kind.value.path, { readOnly });
         backends.push(backend);
         device = new VirtioBlk({ backend, serial: kind.value.serial, logger: options.logger, name });
       } else if (kind?.$case === 'rng') {

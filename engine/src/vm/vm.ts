@@ -10,6 +10,7 @@ import { isLoadedBzImage, loadKernel, readInitrd, type KernelFormat } from '../l
 import { GuestMemoryMap } from '../memory/guest-memory-map';
 import { GuestRam } from '../memory/guest-ram';
 import { PCI_HOLE_END, ramRegions } from '../platform/layout';
+import type { LaunchFiles } from '../control/run-dir';
 import { attachVirtioDevices, type AttachedVirtioDevices } from './attach-virtio-devices';
 import { createPlatform, type Platform } from './platform';
 
@@ -31,6 +32,8 @@ export interface VmOptions {
   domainId: string;
   spec: DomainSpec;
   logger: Logger;
+  /** The images hvd opened (an engine under hvd never opens the spec's paths); without them the paths are opened. */
+  files?: LaunchFiles;
 }
 
 /**
@@ -107,6 +110,7 @@ export class Vm extends EventEmitter<{ stopped: [GuestStop]; preserved: [GuestSt
         root: vm.platform.pci,
         memory: new GuestMemoryMap(vm.ram),
         logger: vm.logger,
+        diskFds: options.files?.disks,
         onQueueNotify: () => {
           // End the slice so the backend starts now, and keep the next slices short so its completion is seen soon.
           vm.shortSlices = SHORT_SLICES_AFTER_NOTIFY;
@@ -129,14 +133,16 @@ export class Vm extends EventEmitter<{ stopped: [GuestStop]; preserved: [GuestSt
     const format: KernelFormat = raw
       ? { kind: 'raw', loadAddress: boot.loadAddress, entry: boot.entryAddress }
       : { kind: boot.format === BootFormat.BOOT_FORMAT_LINUX ? 'linux' : 'auto' };
-    const kernel = await loadKernel(boot.kernelPath, low, format);
+    const files = this.options.files;
+    const kernel = await loadKernel(files ? { fd: files.kernel, path: boot.kernelPath } : boot.kernelPath, low, format);
     this.logger.info({ kernel: boot.kernelPath, entry: kernel.entry }, 'kernel loaded');
     if (raw) return setupRawBoot(low, { entry: kernel.entry, memoryBytes });
     // ACPI tables for the kernels that take boot information (a raw image might be loaded over them).
     // MCFG describes the ECAM window the platform decodes (PCI_ECAM_START, buses 0-255).
     const { rsdpGpa } = writeAcpiTables(low, { vcpus: this.options.spec.vcpus?.current ?? 1, ecam: {} });
     if (isLoadedBzImage(kernel)) {
-      const initrd = boot.initrdPath !== '' ? await readInitrd(boot.initrdPath) : undefined;
+      const initrdFile = files?.initrd !== undefined ? { fd: files.initrd, path: boot.initrdPath } : boot.initrdPath;
+      const initrd = boot.initrdPath !== '' ? await readInitrd(initrdFile) : undefined;
       const linux = setupLinuxBoot(low, { entry: kernel.entry, kernel: kernel.linux, cmdline: boot.cmdline, memoryBytes, initrd, rsdpGpa });
       this.logger.info({ loadAddress: kernel.linux.loadAddress, zeroPage: linux.zeroPageGpa, initrd: linux.initrd }, 'Linux boot set up');
       return linux.cpu;

@@ -17,6 +17,7 @@ import { EngineProcess, EngineStartError, type EngineExit } from '../engine/engi
 import type { EventLog } from '../events/event-log';
 import type { Store } from '../store/store';
 import { DomainRegistry, type DomainRecord } from './domain-registry';
+import { openImages, type OpenImage } from './open-images';
 import { validateSpec, type SpecContext } from './validate-spec';
 
 export interface DomainManagerOptions {
@@ -29,6 +30,8 @@ export interface DomainManagerOptions {
   /** What the host has for running domains. */
   hostCapacity: () => HostCapacity;
   overcommit?: OvercommitRatios;
+  /** Opens an image for an engine and checks the opened file (ImageRoots.open). */
+  openImage: OpenImage;
   logger: Logger;
 }
 
@@ -291,11 +294,15 @@ export class DomainManager {
 
   private async spawnEngine(record: DomainRecord, paused: boolean, reason: DomainStateReason): Promise<void> {
     let engine: EngineProcess;
+    const files = openImages(record.spec, record.name, this.options.openImage);
     try {
-      engine = await EngineProcess.spawn({ runRoot: this.options.runRoot, engineMain: this.options.engineMain, domainId: record.id, spec: record.spec });
+      engine = await EngineProcess.spawn({ runRoot: this.options.runRoot, engineMain: this.options.engineMain, domainId: record.id, spec: record.spec, files });
     } catch (err) {
       if (err instanceof EngineStartError) throw new ApiError(grpcStatus.INTERNAL, `domain "${record.name}" failed to start: ${err.message}`);
       throw err;
+    } finally {
+      // The engine has its own copies now (or never started).
+      files.close();
     }
     record.engine = engine;
     record.liveSpec = record.spec;

@@ -29,6 +29,8 @@ export interface SpawnOptions {
   engineMain: string;
   domainId: string;
   spec: DomainSpec;
+  /** hvd's fds of the images it opened for the engine: passed in stdio slots 3, 4, … (the caller closes its own). */
+  files?: { kernel: number; initrd?: number; disks: Record<string, number> };
   /** How long the engine may take to serve its control socket. */
   readyTimeoutMs?: number;
 }
@@ -94,13 +96,22 @@ export class EngineProcess {
     const runDir = runDirFor(options.runRoot, options.domainId);
     fs.rmSync(runDir.dir, { recursive: true, force: true });
     fs.mkdirSync(runDir.dir, { recursive: true, mode: 0o700 });
-    writeLaunch(runDir, { domainId: options.domainId, spec: options.spec });
+    // The images go in the stdio slots after stderr; the launch file tells the engine which slot is which.
+    const passed: number[] = [];
+    const slot = (fd: number) => 3 + passed.push(fd) - 1;
+    const files = options.files;
+    const launchFiles = files && {
+      kernel: slot(files.kernel),
+      initrd: files.initrd !== undefined ? slot(files.initrd) : undefined,
+      disks: Object.fromEntries(Object.entries(files.disks).map(([id, fd]) => [id, slot(fd)])),
+    };
+    writeLaunch(runDir, { domainId: options.domainId, spec: options.spec, files: launchFiles });
     const stdout = fs.openSync(runDir.stdout, 'a');
     const stderr = fs.openSync(runDir.stderr, 'a');
     let child: ChildProcess;
     try {
       // Detached with file stdio: the engine outlives hvd and never gets SIGPIPE from a closed pipe.
-      child = spawn(process.execPath, [options.engineMain, runDir.dir], { detached: true, stdio: ['ignore', stdout, stderr] });
+      child = spawn(process.execPath, [options.engineMain, runDir.dir], { detached: true, stdio: ['ignore', stdout, stderr, ...passed] });
     } finally {
       fs.closeSync(stdout);
       fs.closeSync(stderr);
