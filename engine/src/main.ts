@@ -37,6 +37,7 @@ async function main(): Promise<void> {
   // WatchEvents subscribers: a preserved guest, device failures.
   const events = new EventEmitter<{ event: [WatchEventsResponse] }>();
   vm.on('preserved', (stop) => events.emit('event', { kind: { $case: 'preserved', value: stop } }));
+  vm.on('deviceNeedsReset', (deviceId, message) => events.emit('event', { kind: { $case: 'deviceFailure', value: { deviceId, message } } }));
   const server = await startControlServer(runDir.socket, {
     domainId: launch.domainId,
     spec: launch.spec,

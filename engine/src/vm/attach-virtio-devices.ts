@@ -18,6 +18,8 @@ export interface AttachVirtioOptions {
   logger: WarnLogger & { info(obj: object, msg: string): void };
   /** The VM ends the current time slice (accelerator requestStop). */
   onQueueNotify: () => void;
+  /** A device set DEVICE_NEEDS_RESET (by device id), e.g. after the guest broke one of its queues. */
+  onDeviceNeedsReset?: (deviceId: string, why: string) => void;
   /** Disk images hvd opened for the engine, by device id: used instead of the spec's paths. */
   diskFds?: Readonly<Record<string, number>>;
 }
@@ -54,7 +56,8 @@ export async function attachVirtioDevices(devices: readonly DeviceSpec[], option
       } else {
         throw new Error(`device ${name}: ${kind?.$case ?? 'unknown'} devices are not supported by this engine`);
       }
-      const transport = new VirtioPciTransport({ device, memory: options.memory, msiSink, logger: options.logger, onQueueNotify: options.onQueueNotify, name });
+      const onNeedsReset = (why: string) => options.onDeviceNeedsReset?.(name, why);
+      const transport = new VirtioPciTransport({ device, memory: options.memory, msiSink, logger: options.logger, onQueueNotify: options.onQueueNotify, name, onNeedsReset });
       const address = options.root.attach(transport);
       transports.push(transport);
       options.logger.info({ device: name, pci: formatPciAddress(address) }, 'virtio device attached');

@@ -41,7 +41,7 @@ export interface VmOptions {
  * exit switch. Emits 'stopped' with how the guest ended when it powers off, reboots under on_reboot DESTROY,
  * crashes or is stopped — or 'preserved' instead when the lifecycle action for that cause is PRESERVE.
  */
-export class Vm extends EventEmitter<{ stopped: [GuestStop]; preserved: [GuestStop] }> {
+export class Vm extends EventEmitter<{ stopped: [GuestStop]; preserved: [GuestStop]; deviceNeedsReset: [deviceId: string, why: string] }> {
   readonly console: ConsoleHub;
   readonly ram: GuestRam[];
   private readonly accel: Accelerator;
@@ -111,6 +111,7 @@ export class Vm extends EventEmitter<{ stopped: [GuestStop]; preserved: [GuestSt
         memory: new GuestMemoryMap(vm.ram),
         logger: vm.logger,
         diskFds: options.files?.disks,
+        onDeviceNeedsReset: (deviceId, why) => vm.emit('deviceNeedsReset', deviceId, why),
         onQueueNotify: () => {
           // End the slice so the backend starts now, and keep the next slices short so its completion is seen soon.
           vm.shortSlices = SHORT_SLICES_AFTER_NOTIFY;

@@ -10,7 +10,7 @@ import {
   LifecycleAction,
   type DomainStatus,
 } from '../../../gen/hypervisor/v1/domain';
-import { LifecycleEventType } from '../../../gen/hypervisor/v1/events';
+import { DeviceEventType, LifecycleEventType } from '../../../gen/hypervisor/v1/events';
 import { checkFits, DEFAULT_OVERCOMMIT, type HostCapacity, type OvercommitRatios } from '../access';
 import { ApiError, failedPrecondition, invalidField } from '../errors';
 import { EngineProcess, EngineStartError, type EngineExit } from '../engine/engine-process';
@@ -336,9 +336,16 @@ export class DomainManager {
     return ended.status!;
   }
 
-  /** What an engine tells beyond its exit: its guest stopped and PRESERVE kept it (published once). */
+  /** What an engine tells beyond its exit: a device failed, or its guest stopped and PRESERVE kept it (published once). */
   private onEngineEvent(record: DomainRecord, engine: EngineProcess, event: WatchEventsResponse): void {
-    if (record.engine !== engine || event.kind?.$case !== 'preserved' || record.preserved) return;
+    if (record.engine !== engine) return;
+    if (event.kind?.$case === 'deviceFailure') {
+      const { deviceId, message } = event.kind.value;
+      this.options.logger.warn({ domain: record.name, device: deviceId, message }, 'device needs a reset');
+      this.options.events.publish(record, { $case: 'device', value: { type: DeviceEventType.DEVICE_EVENT_TYPE_NEEDS_RESET, deviceId, message } });
+      return;
+    }
+    if (event.kind?.$case !== 'preserved' || record.preserved) return;
     const stop = event.kind.value;
     record.preserved = stop;
     record.status = { ...stop.status!, enginePid: engine.pid };

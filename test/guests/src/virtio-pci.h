@@ -80,6 +80,8 @@ int virtq_transfer(struct virtq *q, const struct virtio_buffer *buffers, u32 cou
 /* Device-specific configuration reads (little-endian), stable against concurrent changes via config_generation. */
 u32 virtio_pci_config32(struct virtio_pci *vp, u32 offset);
 u64 virtio_pci_config64(struct virtio_pci *vp, u32 offset);
+/* The device status register (DEVICE_NEEDS_RESET is bit 0x40). */
+u8 virtio_pci_status(struct virtio_pci *vp);
 /* Prints "virtio-<name> error <what>" and returns 0, for one-line error exits. */
 int virtio_error(const char *name, const char *what);
 
