@@ -54,6 +54,8 @@ export class Hvd {
       roSocket: access.roSocket === false ? undefined : (access.roSocket ?? defaultReadOnlySocket(config.socket)),
       listen: access.listen,
       tls: access.tls,
+      tlsAllow: access.tlsAllow,
+      tlsAllowReadOnly: access.tlsAllowReadOnly,
       logger: this.logger,
     });
     const probe = createHostProbe();
@@ -74,6 +76,7 @@ export class Hvd {
       },
       hostCapacity: () => ({ cpus: probe.host().topology.onlineCpus, memoryBytes: probe.host().memoryBytes }),
       overcommit: access.overcommit,
+      openImage: (file, readOnly) => imageRoots.open(file, readOnly),
       logger: this.logger,
     });
     this.api.addService(CapabilitiesServiceService, createCapabilitiesService(probe, { engineMain: config.engineMain ?? defaultEngineMain() }));

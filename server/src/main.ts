@@ -4,6 +4,11 @@ import pino from 'pino';
 import { parseRatio, DEFAULT_OVERCOMMIT } from './access';
 import { Hvd } from './hvd';
 
+/** Repeatable options collect into a list. */
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
 const program = new Command()
   .name('hvd')
   .description('hv hypervisor service: the gRPC API for domains on this host')
@@ -19,6 +24,8 @@ const program = new Command()
   .option('--tls-cert <file>', "hvd's TLS certificate (PEM) for --listen")
   .option('--tls-key <file>', "hvd's TLS private key (PEM) for --listen")
   .option('--tls-ca <file>', 'CA certificate(s) (PEM) that sign accepted client certificates')
+  .option('--tls-allow <identity>', 'client certificate identity with full access on --listen (CN:<name>, DNS:<name>, URI:<uri>, email:<addr>, IP:<addr>); repeatable', collect, [] as string[])
+  .option('--tls-allow-read-only <identity>', 'client certificate identity limited to read-only calls on --listen; repeatable', collect, [] as string[])
   .option('--image-root <dir>', 'directory kernel/initrd/disk images must come from; repeatable (none: paths are not confined to directories)', (dir: string, dirs: string[]) => [...dirs, dir], [] as string[])
   .option('--memory-overcommit <ratio>', 'memory of running domains may reach host memory × ratio', String(DEFAULT_OVERCOMMIT.memory))
   .option('--vcpu-overcommit <ratio>', 'vCPUs of running domains may reach host CPUs × ratio', String(DEFAULT_OVERCOMMIT.vcpu))
@@ -36,6 +43,8 @@ const options = program.opts<{
   tlsCert?: string;
   tlsKey?: string;
   tlsCa?: string;
+  tlsAllow: string[];
+  tlsAllowReadOnly: string[];
   imageRoot: string[];
   memoryOvercommit: string;
   vcpuOvercommit: string;
@@ -55,6 +64,8 @@ function createHvd(): Hvd {
         roSocket: options.roSocket === false ? false : typeof options.roSocket === 'string' ? options.roSocket : undefined,
         listen: options.listen,
         tls: { cert: options.tlsCert, key: options.tlsKey, ca: options.tlsCa },
+        tlsAllow: options.tlsAllow,
+        tlsAllowReadOnly: options.tlsAllowReadOnly,
         imageRoots: options.imageRoot,
         overcommit: {
           memory: parseRatio('--memory-overcommit', options.memoryOvercommit),

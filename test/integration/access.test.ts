@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { connect, unaryCall, type HvClients } from '../../clients/hvctl/connect';
 import { CapabilitiesServiceClient } from '../../gen/hypervisor/v1/capabilities_service';
 import { DomainSpec, DomainType, type Domain } from '../../gen/hypervisor/v1/domain';
+import { DomainServiceClient } from '../../gen/hypervisor/v1/domain_service';
 import { fieldViolationsOf } from '../../server/src/errors';
 import { ConsoleSession } from '../support/console-client';
 import { HVD_MAIN, killGroup, waitFor } from '../support/hvd-process';
@@ -102,18 +103,24 @@ function openssl(cwd: string, ...args: string[]): void {
   execFileSync('openssl', args, { cwd, stdio: 'pipe' });
 }
 
-/** A CA, a server certificate for 127.0.0.1 and a client certificate it signs; and a client from another CA. */
+/**
+ * A CA, a server certificate for 127.0.0.1 and client certificates it signs (client; admin; viewer, named by a URI
+ * subjectAltName); and a client from another CA.
+ */
 function makeCertificates(dir: string): void {
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
   for (const ca of ['ca', 'other-ca']) openssl(dir, 'req', '-x509', ...ec, '-keyout', `${ca}.key`, '-out', `${ca}.crt`, '-days', '2', '-subj', `/CN=hv test ${ca}`);
   fs.writeFileSync(path.join(dir, 'server.ext'), 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
   fs.writeFileSync(path.join(dir, 'client.ext'), 'extendedKeyUsage=clientAuth\n');
+  fs.writeFileSync(path.join(dir, 'viewer.ext'), 'extendedKeyUsage=clientAuth\nsubjectAltName=URI:spiffe://hv-test/viewer\n');
   const issue = (name: string, ca: string, ext: string) => {
     openssl(dir, 'req', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`);
     openssl(dir, 'x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-out', `${name}.crt`, '-days', '2', '-extfile', ext);
   };
   issue('server', 'ca', 'server.ext');
   issue('client', 'ca', 'client.ext');
+  issue('admin', 'ca', 'client.ext');
+  issue('viewer', 'ca', 'viewer.ext');
   issue('stranger', 'other-ca', 'client.ext');
 }
 
@@ -293,6 +300,75 @@ describe('hvd with every access option', () => {
       expect(await violation(`${images}/../images/guest.elf`)).toEqual([{ field: 'spec.boot.kernel_path', description: expect.stringMatching(/"\.\."/) }]);
       expect(await violation('/dev/zero')).toEqual([{ field: 'spec.boot.kernel_path', description: expect.stringMatching(/outside the image roots/) }]);
     });
+  });
+});
+
+describe('mTLS client allow-lists', () => {
+  let hvd: Hvd;
+  let certs: string;
+  let port: number;
+
+  beforeAll(async () => {
+    certs = fs.mkdtempSync(path.join(os.tmpdir(), 'hv-certs-'));
+    makeCertificates(certs);
+    port = await freePort();
+    hvd = await startHvd(() => [
+      '--listen', `127.0.0.1:${port}`,
+      '--tls-cert', path.join(certs, 'server.crt'),
+      '--tls-key', path.join(certs, 'server.key'),
+      '--tls-ca', path.join(certs, 'ca.crt'),
+      '--tls-allow', 'CN:admin',
+      '--tls-allow-read-only', 'URI:spiffe://hv-test/viewer',
+    ]);
+  });
+  afterAll(async () => {
+    await hvd?.stop();
+    fs.rmSync(certs, { recursive: true, force: true });
+  });
+
+  const as = (name: string) => {
+    const read = (file: string) => fs.readFileSync(path.join(certs, file));
+    return new DomainServiceClient(`127.0.0.1:${port}`, credentials.createSsl(read('ca.crt'), read(`${name}.key`), read(`${name}.crt`)));
+  };
+  const spec = () =>
+    DomainSpec.fromPartial({ name: `tls-${process.pid}`, type: DomainType.DOMAIN_TYPE_EMULATED, vcpus: { current: 1 }, memory: { currentBytes: 32 << 20 }, boot: { kernelPath: guests.pvh, cmdline: 'action=hlt' } });
+  const calls = (domains: DomainServiceClient) => ({
+    list: () => unaryCall(domains.listDomains.bind(domains), { pageSize: 10, pageToken: '', states: [] }),
+    create: () => unaryCall(domains.createDomain.bind(domains), { spec: spec(), paused: false, requestId: '' }),
+    destroy: (domain: string) => unaryCall(domains.destroyDomain.bind(domains), { domain, requestId: '' }),
+  });
+
+  it('gives a certificate whose subject CN is on --tls-allow the full API', async () => {
+    const admin = as('admin');
+    const created = (await calls(admin).create()).domain!;
+    expect(created.status!.enginePid).toBeGreaterThan(0);
+    await calls(admin).destroy(created.id);
+    admin.close();
+  });
+
+  it('limits a certificate whose URI subjectAltName is on --tls-allow-read-only to reading', async () => {
+    const viewer = as('viewer');
+    expect((await calls(viewer).list()).domains).toBeDefined();
+    const err = await rejection(calls(viewer).create());
+    expect(err.code).toBe(status.PERMISSION_DENIED);
+    expect(err.details).toMatch(/CreateDomain is not allowed for client certificate .*URI:spiffe:\/\/hv-test\/viewer/);
+    viewer.close();
+  });
+
+  it('refuses a CA-signed certificate on neither list with PERMISSION_DENIED naming its identity; the unix socket is not affected', async () => {
+    const client = as('client');
+    const err = await rejection(calls(client).list());
+    expect(err.code).toBe(status.PERMISSION_DENIED);
+    expect(err.details).toMatch(/client certificate CN:client is not on --tls-allow/);
+    client.close();
+    const local = connect(hvd.socket);
+    expect((await calls(local.domains).list()).domains).toBeDefined();
+    local.close();
+  });
+
+  it('will not start with a malformed identity, or allow-lists without --listen', () => {
+    expect(hvdRefuses(['--tls-allow', 'admin']).output).toMatch(/--tls-allow \W*admin\W*: expected CN:<value>/);
+    expect(hvdRefuses(['--tls-allow-read-only', 'CN:x']).output).toMatch(/only meaningful with --listen/);
   });
 });
 

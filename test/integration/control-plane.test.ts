@@ -4,15 +4,16 @@
  * processes (killed and restarted), real engines, the real database file.
  */
 import * as fs from 'node:fs';
-import { credentials, status, type ServiceError } from '@grpc/grpc-js';
+import { credentials, status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { unaryCall } from '../../clients/hvctl/connect';
 import { DomainSpec, DomainState, DomainStateReason, LifecycleAction, type Domain } from '../../gen/hypervisor/v1/domain';
-import { LifecycleEventType, type DomainEvent } from '../../gen/hypervisor/v1/events';
+import { LifecycleEventType } from '../../gen/hypervisor/v1/events';
 import { EngineServiceClient } from '../../gen/hypervisor/engine/v1/engine_service';
 import { runDirFor } from '../../engine/src/control/run-dir';
 import { ConsoleSession } from '../support/console-client';
 import { domainCalls, guestSpec, rejection } from '../support/domains';
+import { lifecycleType, watchEvents } from '../support/event-watch';
 import { isAlive, startHvd, waitFor, type HvdUnderTest } from '../support/hvd-process';
 
 const guests = inject('guests');
@@ -29,22 +30,8 @@ const spec = (cmdline: string, extra: Partial<DomainSpec> = {}) => guestSpec(gue
 const d = () => hvd.clients.domains;
 const { define, start, get, destroy, undefine } = domainCalls(d);
 
-/** Collects WatchEvents messages from a sequence on. */
-function watch(afterSequence = 0, domain = '') {
-  const stream = d().watchEvents({ afterSequence, domain });
-  const events: DomainEvent[] = [];
-  let error: ServiceError | undefined;
-  stream.on('data', (m: { event?: DomainEvent }) => m.event && events.push(m.event));
-  stream.on('error', (e: ServiceError) => (error = e));
-  return {
-    events,
-    error: () => error,
-    until: (pred: (e: DomainEvent[]) => boolean, what: string) => waitFor(() => pred(events), 10_000, what),
-    close: () => stream.cancel(),
-  };
-}
-
-const lifecycle = (e: DomainEvent) => (e.kind?.$case === 'lifecycle' ? e.kind.value.type : undefined);
+const watch = (afterSequence = 0, domain = '') => watchEvents(d(), afterSequence, domain);
+const lifecycle = lifecycleType;
 
 describe('persistent domains', () => {
   it('define → SHUTOFF, start → RUNNING, destroy → SHUTOFF/DESTROYED and still defined, undefine → gone', async () => {

@@ -4,8 +4,10 @@ import {
   EngineServiceService,
   type EngineCounters,
   type EngineServiceServer,
+  type GuestStop,
   type StreamConsoleRequest,
   type StreamConsoleResponse,
+  type WatchEventsResponse,
 } from '../../../gen/hypervisor/engine/v1/engine_service';
 import type { DomainSpec, DomainStateReason, DomainStatus } from '../../../gen/hypervisor/v1/domain';
 import { ConsoleInputBusyError, type ConsoleClient, type ConsoleHub } from '../console';
@@ -21,6 +23,10 @@ export interface EngineHost {
   console(device: string): ConsoleHub | undefined;
   readonly balloon: AttachedBalloon | undefined;
   status(): DomainStatus;
+  /** How the guest stopped, while PRESERVE keeps the engine. */
+  preserved(): GuestStop | undefined;
+  /** Subscribes to engine events (WatchEvents); returns the unsubscribe. */
+  watch(listener: (event: WatchEventsResponse) => void): () => void;
   counters(): EngineCounters;
   pause(): void;
   resume(reason: DomainStateReason): void;
@@ -38,7 +44,14 @@ export async function startControlServer(socketPath: string, host: EngineHost): 
   const impl: EngineServiceServer = {
     getState: (_call, callback) => {
       const balloon = host.balloon ? balloonStats(host.balloon.id, host.balloon.device) : undefined;
-      callback(null, { domainId: host.domainId, spec: host.spec, status: host.status(), counters: host.counters(), balloon });
+      callback(null, { domainId: host.domainId, spec: host.spec, status: host.status(), counters: host.counters(), balloon, preserved: host.preserved() });
+    },
+    watchEvents: (call) => {
+      const preserved = host.preserved();
+      if (preserved) call.write({ kind: { $case: 'preserved', value: preserved } });
+      const unsubscribe = host.watch((event) => call.write(event));
+      call.on('cancelled', unsubscribe);
+      call.on('close', unsubscribe);
     },
     streamConsole: (call) => serveConsole(call, host),
     pause: (_call, callback) => {

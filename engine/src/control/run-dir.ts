@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { GuestStop } from '../../../gen/hypervisor/engine/v1/engine_service';
 import { DomainSpec, DomainStatus } from '../../../gen/hypervisor/v1/domain';
 
 /**
@@ -15,7 +16,7 @@ export interface RunDir {
   domain: string;
   stdout: string;
   stderr: string;
-  /** The domain's final status, written by the engine just before it exits. */
+  /** How the guest ended (GuestStop: final status and cause), written by the engine just before it exits. */
   exit: string;
 }
 
@@ -45,34 +46,48 @@ export function runDirAt(dir: string): RunDir {
   };
 }
 
+/**
+ * The images hvd opened and checked for the engine, as the engine's file descriptor numbers (hvd passes them in
+ * its stdio slots 3, 4, …): the engine reads and writes these, never the spec's paths, which could have changed.
+ */
+export interface LaunchFiles {
+  kernel: number;
+  initrd?: number;
+  /** By device id (spec.devices[].id). */
+  disks: Record<string, number>;
+}
+
 export interface EngineLaunch {
   domainId: string;
   spec: DomainSpec;
+  files?: LaunchFiles;
 }
 
 export function writeLaunch(runDir: RunDir, launch: EngineLaunch): void {
-  writeAtomically(runDir.domain, JSON.stringify({ domainId: launch.domainId, spec: DomainSpec.toJSON(launch.spec) }));
+  writeAtomically(runDir.domain, JSON.stringify({ domainId: launch.domainId, spec: DomainSpec.toJSON(launch.spec), files: launch.files }));
 }
 
 export function readLaunch(runDir: RunDir): EngineLaunch {
-  const raw = JSON.parse(fs.readFileSync(runDir.domain, 'utf8')) as { domainId?: unknown; spec?: unknown };
+  const raw = JSON.parse(fs.readFileSync(runDir.domain, 'utf8')) as { domainId?: unknown; spec?: unknown; files?: LaunchFiles };
   if (typeof raw.domainId !== 'string' || raw.spec === undefined) throw new Error(`${runDir.domain} is not a domain launch file`);
-  return { domainId: raw.domainId, spec: DomainSpec.fromJSON(raw.spec) };
+  return { domainId: raw.domainId, spec: DomainSpec.fromJSON(raw.spec), files: raw.files };
 }
 
-export function writeExitRecord(runDir: RunDir, status: DomainStatus): void {
-  writeAtomically(runDir.exit, JSON.stringify(DomainStatus.toJSON(status)));
+export function writeExitRecord(runDir: RunDir, stop: GuestStop): void {
+  writeAtomically(runDir.exit, JSON.stringify(GuestStop.toJSON(stop)));
 }
 
-/** The final status the engine recorded, or undefined when it ended without writing one (killed, crashed). */
-export function readExitRecord(runDir: RunDir): DomainStatus | undefined {
-  let text: string;
+/** How the engine recorded its guest's end, or undefined when it ended without writing it (killed, crashed). */
+export function readExitRecord(runDir: RunDir): GuestStop | undefined {
+  let raw: { status?: unknown };
   try {
-    text = fs.readFileSync(runDir.exit, 'utf8');
+    raw = JSON.parse(fs.readFileSync(runDir.exit, 'utf8')) as { status?: unknown };
   } catch {
     return undefined;
   }
-  return DomainStatus.fromJSON(JSON.parse(text));
+  // Engines from before the stop cause wrote the bare DomainStatus: their cause is unspecified.
+  if (raw.status === undefined || typeof raw.status !== 'object') return GuestStop.fromPartial({ status: DomainStatus.fromJSON(raw) });
+  return GuestStop.fromJSON(raw);
 }
 
 /** Write-then-rename, so a reader never sees half a file even if the writer dies mid-write. */

@@ -30,6 +30,7 @@ export {
   type ElfProgramHeader,
   type ElfSectionHeader,
 } from './parse-elf';
+export { readImageFile, type ImageSource } from './image-file';
 export { MAX_INITRD_BYTES, readInitrd } from './initrd';
 export { loadPvhElf, type PvhElfOptions } from './pvh-elf';
 export { findPvhEntry, XEN_ELFNOTE_PHYS32_ENTRY, XEN_NOTE_NAME } from './pvh-note';

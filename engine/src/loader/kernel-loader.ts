@@ -7,10 +7,10 @@
  * unrecognised; `linux` insists on a bzImage. A raw flat binary has no magic and is only loaded when asked
  * for with its placement.
  */
-import { open } from 'node:fs/promises';
 import type { GuestMemoryWriter } from '../memory/guest-memory-writer';
 import { loadBzImage } from './bzimage';
 import { detectKernelFormat } from './detect';
+import { readImageFile, type ImageSource } from './image-file';
 import type { LoadedKernel } from './loaded-kernel';
 import { LoaderError } from './loader-error';
 import { loadPvhElf } from './pvh-elf';
@@ -27,27 +27,9 @@ export type KernelFormat =
   /** A flat binary copied to loadAddress and entered at entry. */
   | { kind: 'raw'; loadAddress: number; entry: number };
 
-/** Reads a kernel image file; failures become LoaderError('read') naming the path. */
-export async function readKernelImage(path: string): Promise<Uint8Array> {
-  let file;
-  try {
-    file = await open(path, 'r');
-  } catch (error) {
-    throw new LoaderError('read', `cannot open kernel image ${path}: ${(error as Error).message}`);
-  }
-  try {
-    const stats = await file.stat();
-    if (!stats.isFile()) throw new LoaderError('read', `kernel image ${path} is not a regular file`);
-    if (stats.size > MAX_KERNEL_IMAGE_BYTES) {
-      throw new LoaderError('read', `kernel image ${path} is ${stats.size} bytes, larger than ${MAX_KERNEL_IMAGE_BYTES}`);
-    }
-    return await file.readFile();
-  } catch (error) {
-    if (error instanceof LoaderError) throw error;
-    throw new LoaderError('read', `cannot read kernel image ${path}: ${(error as Error).message}`);
-  } finally {
-    await file.close();
-  }
+/** Reads a kernel image (a path, or the fd hvd opened); failures become LoaderError('read') naming the path. */
+export function readKernelImage(source: ImageSource): Promise<Uint8Array> {
+  return readImageFile(source, 'kernel image', MAX_KERNEL_IMAGE_BYTES);
 }
 
 /** Loads an image already in memory. */
@@ -70,12 +52,12 @@ export function loadKernelBytes(image: Uint8Array, memory: GuestMemoryWriter, fo
   }
 }
 
-/** Loads a kernel image (bytes, or a path to read) into guest memory and returns where it went. */
+/** Loads a kernel image (bytes, or a file to read) into guest memory and returns where it went. */
 export async function loadKernel(
-  image: Uint8Array | string,
+  image: Uint8Array | ImageSource,
   memory: GuestMemoryWriter,
   format: KernelFormat = { kind: 'auto' },
 ): Promise<LoadedKernel> {
-  const bytes = typeof image === 'string' ? await readKernelImage(image) : image;
+  const bytes = image instanceof Uint8Array ? image : await readKernelImage(image);
   return loadKernelBytes(bytes, memory, format);
 }

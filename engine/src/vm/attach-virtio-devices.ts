@@ -29,6 +29,10 @@ export interface AttachVirtioOptions {
   onQueueNotify: () => void;
   /** Scrollback of each virtio-console's hub. */
   consoleScrollbackBytes: number;
+  /** A device set DEVICE_NEEDS_RESET (by device id), e.g. after the guest broke one of its queues. */
+  onDeviceNeedsReset?: (deviceId: string, why: string) => void;
+  /** Disk images hvd opened for the engine, by device id: used instead of the spec's paths. */
+  diskFds?: Readonly<Record<string, number>>;
 }
 
 /** The domain's balloon device (at most one). */
@@ -64,7 +68,9 @@ export async function attachVirtioDevices(devices: readonly DeviceSpec[], option
       const name = spec.id !== '' ? spec.id : (kind?.$case ?? 'device');
       let device: VirtioDevice;
       if (kind?.$case === 'disk') {
-        const backend = await RawFileBackend.open(kind.value.path, { readOnly: kind.value.readOnly });
+        const fd = options.diskFds?.[name];
+        const readOnly = kind.value.readOnly;
+        const backend = fd !== undefined ? await RawFileBackend.fromFd(fd, { readOnly, name: kind.value.path }) : await RawFileBackend.open(kind.value.path, { readOnly });
         backends.push(backend);
         device = new VirtioBlk({ backend, serial: kind.value.serial, logger: options.logger, name });
       } else if (kind?.$case === 'rng') {
@@ -84,7 +90,8 @@ export async function attachVirtioDevices(devices: readonly DeviceSpec[], option
       } else {
         throw new Error(`device ${name}: ${kind?.$case ?? 'unknown'} devices are not supported by this engine`);
       }
-      const transport = new VirtioPciTransport({ device, memory: options.memory, msiSink: options.msiSink, doorbells: options.doorbells, logger: options.logger, onQueueNotify: options.onQueueNotify, name });
+      const onNeedsReset = (why: string) => options.onDeviceNeedsReset?.(name, why);
+      const transport = new VirtioPciTransport({ device, memory: options.memory, msiSink: options.msiSink, doorbells: options.doorbells, logger: options.logger, onQueueNotify: options.onQueueNotify, name, onNeedsReset });
       const address = options.root.attach(transport);
       transports.push(transport);
       options.logger.info({ device: name, pci: formatPciAddress(address) }, 'virtio device attached');

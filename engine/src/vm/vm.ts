@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
+import { StopCause, type GuestStop } from '../../../gen/hypervisor/engine/v1/engine_service';
 import { BootFormat, DomainState, DomainStateReason, DomainType, LifecycleAction, type DomainSpec, type DomainStatus } from '../../../gen/hypervisor/v1/domain';
 import { writeAcpiTables } from '../acpi';
 import { EmulatedAccelerator, KvmAccelerator, type Accelerator, type VcpuExit } from '../accel';
@@ -11,6 +12,7 @@ import { GuestMemoryMap } from '../memory/guest-memory-map';
 import { GuestRam } from '../memory/guest-ram';
 import { PCI_HOLE_END, ramRegions } from '../platform/layout';
 import { BalloonStatsPoller } from '../virtio/balloon';
+import type { LaunchFiles } from '../control/run-dir';
 import { attachVirtioDevices, type AttachedBalloon, type AttachedVirtioDevices } from './attach-virtio-devices';
 import { createPlatform, type Platform } from './platform';
 
@@ -22,20 +24,26 @@ const SHORT_SLICES_AFTER_NOTIFY = 20;
 const SCROLLBACK_BYTES = 256 * 1024;
 const TWO_POW_32 = 2 ** 32;
 
-/** running: slices are scheduled. parked: the vCPU halted and waits for an interrupt (uses no CPU). */
-type RunState = 'running' | 'parked' | 'stopped';
+/**
+ * running: slices are scheduled. parked: the vCPU halted and waits for an interrupt (uses no CPU). preserved: the
+ * guest stopped and its lifecycle action is PRESERVE (memory and devices kept, no slices). stopped: torn down.
+ */
+type RunState = 'running' | 'parked' | 'preserved' | 'stopped';
 
 export interface VmOptions {
   domainId: string;
   spec: DomainSpec;
   logger: Logger;
+  /** The images hvd opened (an engine under hvd never opens the spec's paths); without them the paths are opened. */
+  files?: LaunchFiles;
 }
 
 /**
  * One guest: RAM, the emulated accelerator, the platform devices and the console, and the vCPU loop with its one
- * exit switch. Emits 'stopped' with the final DomainStatus when the guest powers off, crashes or is stopped.
+ * exit switch. Emits 'stopped' with how the guest ended when it powers off, reboots under on_reboot DESTROY,
+ * crashes or is stopped — or 'preserved' instead when the lifecycle action for that cause is PRESERVE.
  */
-export class Vm extends EventEmitter<{ stopped: [DomainStatus] }> {
+export class Vm extends EventEmitter<{ stopped: [GuestStop]; preserved: [GuestStop]; deviceNeedsReset: [deviceId: string, why: string] }> {
   /** The serial console (COM1). */
   readonly console: ConsoleHub;
   readonly ram: GuestRam[];
@@ -50,7 +58,9 @@ export class Vm extends EventEmitter<{ stopped: [DomainStatus] }> {
   private state: RunState = 'running';
   /** vCPUs are not scheduled; a VM is created paused so hvd can attach before the first guest instruction. */
   private paused = true;
-  private pendingStop: DomainStatus | undefined;
+  private pendingStop: GuestStop | undefined;
+  /** How the guest stopped while PRESERVE keeps the engine (state 'preserved'). */
+  private preservedStop: GuestStop | undefined;
   private stateSince = new Date();
   /** Why the guest is RUNNING: BOOTED, or RESET once it rebooted in place. */
   private runningReason = DomainStateReason.DOMAIN_STATE_REASON_BOOTED;
@@ -81,9 +91,12 @@ export class Vm extends EventEmitter<{ stopped: [DomainStatus] }> {
         serialRxDrained: () => this.console.pump(),
         powerOff: () => this.powerOff('guest powered off (ACPI S5)'),
         debugExit: (code) =>
-          this.stop({ ...status(DomainState.DOMAIN_STATE_SHUTOFF, DomainStateReason.DOMAIN_STATE_REASON_SHUTDOWN, `guest exited through the debug-exit port with status ${code}`), guestExitStatus: code }),
+          this.stop(
+            { ...status(DomainState.DOMAIN_STATE_SHUTOFF, DomainStateReason.DOMAIN_STATE_REASON_SHUTDOWN, `guest exited through the debug-exit port with status ${code}`), guestExitStatus: code },
+            StopCause.STOP_CAUSE_POWEROFF,
+          ),
         reset: () => this.onGuestReset(),
-        panic: () => this.stop(status(DomainState.DOMAIN_STATE_CRASHED, DomainStateReason.DOMAIN_STATE_REASON_PANICKED, 'guest panicked (pvpanic)')),
+        panic: () => this.stop(status(DomainState.DOMAIN_STATE_CRASHED, DomainStateReason.DOMAIN_STATE_REASON_PANICKED, 'guest panicked (pvpanic)'), StopCause.STOP_CAUSE_CRASH),
       },
       {
         debugExit: options.spec.platform?.debugExit ?? false,
@@ -107,6 +120,8 @@ export class Vm extends EventEmitter<{ stopped: [DomainStatus] }> {
         msiSink: vm.interrupts.msi,
         doorbells: vm.accel.doorbells,
         logger: vm.logger,
+        diskFds: options.files?.disks,
+        onDeviceNeedsReset: (deviceId, why) => vm.emit('deviceNeedsReset', deviceId, why),
         onQueueNotify: () => {
           // End the slice so the backend starts now, and keep the next slices short so its completion is seen soon.
           vm.shortSlices = SHORT_SLICES_AFTER_NOTIFY;
@@ -135,14 +150,16 @@ export class Vm extends EventEmitter<{ stopped: [DomainStatus] }> {
     const format: KernelFormat = raw
       ? { kind: 'raw', loadAddress: boot.loadAddress, entry: boot.entryAddress }
       : { kind: boot.format === BootFormat.BOOT_FORMAT_LINUX ? 'linux' : 'auto' };
-    const kernel = await loadKernel(boot.kernelPath, low, format);
+    const files = this.options.files;
+    const kernel = await loadKernel(files ? { fd: files.kernel, path: boot.kernelPath } : boot.kernelPath, low, format);
     this.logger.info({ kernel: boot.kernelPath, entry: kernel.entry }, 'kernel loaded');
     if (raw) return setupRawBoot(low, { entry: kernel.entry, memoryBytes });
     // ACPI tables for the kernels that take boot information (a raw image might be loaded over them).
     // MCFG describes the ECAM window the platform decodes (PCI_ECAM_START, buses 0-255).
     const { rsdpGpa } = writeAcpiTables(low, { vcpus: this.options.spec.vcpus?.current ?? 1, ecam: {} });
     if (isLoadedBzImage(kernel)) {
-      const initrd = boot.initrdPath !== '' ? await readInitrd(boot.initrdPath) : undefined;
+      const initrdFile = files?.initrd !== undefined ? { fd: files.initrd, path: boot.initrdPath } : boot.initrdPath;
+      const initrd = boot.initrdPath !== '' ? await readInitrd(initrdFile) : undefined;
       const linux = setupLinuxBoot(low, { entry: kernel.entry, kernel: kernel.linux, cmdline: boot.cmdline, memoryBytes, initrd, rsdpGpa });
       this.logger.info({ loadAddress: kernel.linux.loadAddress, zeroPage: linux.zeroPageGpa, initrd: linux.initrd }, 'Linux boot set up');
       return linux.cpu;
@@ -160,9 +177,10 @@ export class Vm extends EventEmitter<{ stopped: [DomainStatus] }> {
     return this.virtio?.balloon;
   }
 
-  /** A hard reset asked by the host (ResetDomain): called between slices, so it runs at once. */
+  /** A hard reset asked by the host (ResetDomain): called between slices, so it runs at once. A preserved guest boots again. */
   async reset(): Promise<void> {
     if (this.state === 'stopped' || this.pendingStop || this.resetting) return;
+    this.preservedStop = undefined;
     await this.resetInPlace();
   }
 
@@ -170,8 +188,9 @@ export class Vm extends EventEmitter<{ stopped: [DomainStatus] }> {
   private onGuestReset(): void {
     if (this.pendingStop || this.resetRequested) return;
     const action = this.options.spec.lifecycle?.onReboot ?? LifecycleAction.LIFECYCLE_ACTION_UNSPECIFIED;
-    if (action === LifecycleAction.LIFECYCLE_ACTION_DESTROY) {
-      this.stop(status(DomainState.DOMAIN_STATE_SHUTOFF, DomainStateReason.DOMAIN_STATE_REASON_SHUTDOWN, 'guest rebooted; on_reboot is DESTROY'));
+    if (action === LifecycleAction.LIFECYCLE_ACTION_DESTROY || action === LifecycleAction.LIFECYCLE_ACTION_PRESERVE) {
+      const name = action === LifecycleAction.LIFECYCLE_ACTION_DESTROY ? 'DESTROY' : 'PRESERVE';
+      this.stop(status(DomainState.DOMAIN_STATE_SHUTOFF, DomainStateReason.DOMAIN_STATE_REASON_SHUTDOWN, `guest rebooted; on_reboot is ${name}`), StopCause.STOP_CAUSE_REBOOT);
       return;
     }
     // RESTART, libvirt's default: the accelerator may not be flushed from inside an exit, so end the slice first.
@@ -234,15 +253,21 @@ export class Vm extends EventEmitter<{ stopped: [DomainStatus] }> {
   }
 
   /** Ends the guest with this final status at the end of the current slice (or now, if none runs). */
-  stop(final: DomainStatus): void {
+  stop(final: DomainStatus, cause: StopCause): void {
     if (this.state === 'stopped' || this.pendingStop) return;
-    this.pendingStop = final;
+    this.pendingStop = { status: final, cause };
     if (this.state === 'running' && !this.paused && !this.resetting) this.accel.requestStop();
     else this.finish();
   }
 
+  /** Set while the guest is stopped and PRESERVE keeps it. */
+  get preserved(): GuestStop | undefined {
+    return this.state === 'preserved' ? this.preservedStop : undefined;
+  }
+
   status(): DomainStatus {
-    if (this.state === 'stopped' && this.pendingStop) return this.pendingStop;
+    if (this.state === 'stopped' && this.pendingStop?.status) return this.pendingStop.status;
+    if (this.state === 'preserved' && this.preservedStop?.status) return this.preservedStop.status;
     if (this.paused) return status(DomainState.DOMAIN_STATE_PAUSED, DomainStateReason.DOMAIN_STATE_REASON_USER, '', this.stateSince);
     const halted = this.state === 'parked' ? 'vCPU halted' : '';
     return status(DomainState.DOMAIN_STATE_RUNNING, this.runningReason, halted, this.stateSince);
@@ -313,16 +338,17 @@ export class Vm extends EventEmitter<{ stopped: [DomainStatus] }> {
   }
 
   private powerOff(message: string): void {
-    this.stop(status(DomainState.DOMAIN_STATE_SHUTOFF, DomainStateReason.DOMAIN_STATE_REASON_SHUTDOWN, message));
+    this.stop(status(DomainState.DOMAIN_STATE_SHUTOFF, DomainStateReason.DOMAIN_STATE_REASON_SHUTDOWN, message), StopCause.STOP_CAUSE_POWEROFF);
   }
 
   private crash(message: string): void {
     this.logger.warn({ message }, 'guest crashed');
-    this.stop(status(DomainState.DOMAIN_STATE_CRASHED, DomainStateReason.DOMAIN_STATE_REASON_CRASHED, message));
+    this.stop(status(DomainState.DOMAIN_STATE_CRASHED, DomainStateReason.DOMAIN_STATE_REASON_CRASHED, message), StopCause.STOP_CAUSE_CRASH);
   }
 
   private finish(): void {
     if (this.state === 'stopped' || !this.pendingStop) return;
+    if (this.state !== 'preserved' && this.actionFor(this.pendingStop.cause) === LifecycleAction.LIFECYCLE_ACTION_PRESERVE) return this.preserve();
     this.state = 'stopped';
     this.accel.close();
     this.balloonStats?.stop();
@@ -331,6 +357,33 @@ export class Vm extends EventEmitter<{ stopped: [DomainStatus] }> {
     this.emit('stopped', this.pendingStop);
     this.console.close();
     this.virtio?.consoles.forEach((hub) => hub.close());
+  }
+
+  /** The lifecycle action the spec gives for a stop cause; host-side stops (destroy, failure) have none. */
+  private actionFor(cause: StopCause | undefined): LifecycleAction | undefined {
+    const lifecycle = this.options.spec.lifecycle;
+    if (cause === StopCause.STOP_CAUSE_POWEROFF) return lifecycle?.onPoweroff;
+    if (cause === StopCause.STOP_CAUSE_REBOOT) return lifecycle?.onReboot;
+    if (cause === StopCause.STOP_CAUSE_CRASH) return lifecycle?.onCrash;
+    return undefined;
+  }
+
+  /**
+   * PRESERVE (libvirt's on_crash=preserve): the vCPUs stay stopped with RAM, devices, console and control socket
+   * kept, until a destroy ends the engine or a reset boots the guest again. A power-off or reboot is reported as
+   * SHUTDOWN (shut down, still active), a crash keeps its CRASHED state and reason.
+   */
+  private preserve(): void {
+    const stop = this.pendingStop!;
+    this.pendingStop = undefined;
+    this.accel.halt();
+    const final = stop.status!;
+    const state = final.state === DomainState.DOMAIN_STATE_SHUTOFF ? DomainState.DOMAIN_STATE_SHUTDOWN : final.state;
+    this.preservedStop = { cause: stop.cause, status: { ...final, state, message: `${final.message}; preserved (vCPUs stopped)`, stateTime: new Date() } };
+    this.state = 'preserved';
+    this.stateSince = new Date();
+    this.logger.info({ message: final.message }, 'guest stopped; PRESERVE keeps the engine');
+    this.emit('preserved', this.preservedStop);
   }
 }
 

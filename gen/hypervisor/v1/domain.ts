@@ -18,7 +18,11 @@ export enum DomainState {
   DOMAIN_STATE_RUNNING = 1,
   DOMAIN_STATE_BLOCKED = 2,
   DOMAIN_STATE_PAUSED = 3,
-  /** DOMAIN_STATE_SHUTDOWN - Being shut down. */
+  /**
+   * DOMAIN_STATE_SHUTDOWN - Being shut down, or shut down and still active: the guest powered off (or rebooted) and the domain is about to
+   * start again (on_poweroff RESTART, RebootDomain) or its engine is kept (on_poweroff / on_reboot PRESERVE). vCPUs
+   * do not run; DestroyDomain ends it. Never SHUTOFF while the domain is active, as libvirt.
+   */
   DOMAIN_STATE_SHUTDOWN = 4,
   DOMAIN_STATE_SHUTOFF = 5,
   DOMAIN_STATE_CRASHED = 6,
@@ -286,7 +290,12 @@ export enum LifecycleAction {
   LIFECYCLE_ACTION_DESTROY = 1,
   /** LIFECYCLE_ACTION_RESTART - Start the domain again with the same configuration. */
   LIFECYCLE_ACTION_RESTART = 2,
-  /** LIFECYCLE_ACTION_PRESERVE - Keep the engine and guest memory for inspection, vCPUs stopped. */
+  /**
+   * LIFECYCLE_ACTION_PRESERVE - Keep the engine for inspection, vCPUs stopped: guest memory, console scrollback and statistics stay available, as
+   * libvirt's on_crash=preserve. A crash is reported CRASHED (reason CRASHED or PANICKED), a power-off or reboot
+   * SHUTDOWN (reason SHUTDOWN; libvirt's QEMU driver refuses these two, Xen keeps the domain shut down but present).
+   * DestroyDomain ends the engine (SHUTOFF/DESTROYED); ResetDomain boots the guest again in place (RUNNING/RESET).
+   */
   LIFECYCLE_ACTION_PRESERVE = 3,
   UNRECOGNIZED = -1,
 }

@@ -102,6 +102,11 @@ export enum DeviceEventType {
   DEVICE_EVENT_TYPE_REMOVED = 2,
   /** DEVICE_EVENT_TYPE_REMOVAL_FAILED - The guest did not release the device within the timeout. */
   DEVICE_EVENT_TYPE_REMOVAL_FAILED = 3,
+  /**
+   * DEVICE_EVENT_TYPE_NEEDS_RESET - The device stopped serving the guest until the guest resets it (virtio DEVICE_NEEDS_RESET, e.g. the guest
+   * corrupted one of its queues). The domain keeps running.
+   */
+  DEVICE_EVENT_TYPE_NEEDS_RESET = 4,
   UNRECOGNIZED = -1,
 }
 
@@ -119,6 +124,9 @@ export function deviceEventTypeFromJSON(object: any): DeviceEventType {
     case 3:
     case "DEVICE_EVENT_TYPE_REMOVAL_FAILED":
       return DeviceEventType.DEVICE_EVENT_TYPE_REMOVAL_FAILED;
+    case 4:
+    case "DEVICE_EVENT_TYPE_NEEDS_RESET":
+      return DeviceEventType.DEVICE_EVENT_TYPE_NEEDS_RESET;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -136,6 +144,8 @@ export function deviceEventTypeToJSON(object: DeviceEventType): string {
       return "DEVICE_EVENT_TYPE_REMOVED";
     case DeviceEventType.DEVICE_EVENT_TYPE_REMOVAL_FAILED:
       return "DEVICE_EVENT_TYPE_REMOVAL_FAILED";
+    case DeviceEventType.DEVICE_EVENT_TYPE_NEEDS_RESET:
+      return "DEVICE_EVENT_TYPE_NEEDS_RESET";
     case DeviceEventType.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -161,6 +171,8 @@ export interface LifecycleEvent {
 export interface DeviceEvent {
   type: DeviceEventType;
   deviceId: string;
+  /** What happened, for people (e.g. "queue 0 is broken"). */
+  message: string;
 }
 
 function createBaseDomainEvent(): DomainEvent {
@@ -438,7 +450,7 @@ export const LifecycleEvent: MessageFns<LifecycleEvent> = {
 };
 
 function createBaseDeviceEvent(): DeviceEvent {
-  return { type: 0, deviceId: "" };
+  return { type: 0, deviceId: "", message: "" };
 }
 
 export const DeviceEvent: MessageFns<DeviceEvent> = {
@@ -448,6 +460,9 @@ export const DeviceEvent: MessageFns<DeviceEvent> = {
     }
     if (message.deviceId !== "") {
       writer.uint32(18).string(message.deviceId);
+    }
+    if (message.message !== "") {
+      writer.uint32(26).string(message.message);
     }
     return writer;
   },
@@ -481,6 +496,14 @@ export const DeviceEvent: MessageFns<DeviceEvent> = {
             message.deviceId = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -501,6 +524,7 @@ export const DeviceEvent: MessageFns<DeviceEvent> = {
         : isSet(object.device_id)
         ? globalThis.String(object.device_id)
         : "",
+      message: isSet(object.message) ? globalThis.String(object.message) : "",
     };
   },
 
@@ -512,6 +536,9 @@ export const DeviceEvent: MessageFns<DeviceEvent> = {
     if (message.deviceId !== "") {
       obj.deviceId = message.deviceId;
     }
+    if (message.message !== "") {
+      obj.message = message.message;
+    }
     return obj;
   },
 
@@ -522,6 +549,7 @@ export const DeviceEvent: MessageFns<DeviceEvent> = {
     const message = createBaseDeviceEvent();
     message.type = object.type ?? 0;
     message.deviceId = object.deviceId ?? "";
+    message.message = object.message ?? "";
     return message;
   },
 };

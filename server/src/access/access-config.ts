@@ -10,6 +10,10 @@ export interface AccessConfig {
   /** Optional TCP listener "host:port", served only with mutual TLS. */
   listen?: string;
   tls?: TlsFiles;
+  /** Client certificate identities (CN:…, DNS:…, URI:…) with full access on TCP; empty with tlsAllowReadOnly → any. */
+  tlsAllow?: string[];
+  /** Client certificate identities limited to the read-only socket's calls on TCP. */
+  tlsAllowReadOnly?: string[];
   /** Directories kernel/initrd/disk images must come from; empty → not confined to roots (other checks apply). */
   imageRoots?: string[];
   /** Overcommit of running domains' vCPUs and memory (defaults DEFAULT_OVERCOMMIT). */

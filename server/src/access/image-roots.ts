@@ -13,6 +13,9 @@ import * as path from 'node:path';
  *
  * Without roots (no `--image-root`), step 2 confines nothing, as libvirt does not confine paths by itself; the
  * other checks still apply. With roots, hvd behaves like a storage-pool-only libvirt: images outside are refused.
+ *
+ * check() runs at request time; open() runs when an engine starts and checks the file it opened (its fd), so a
+ * rename or a symlink swapped in between cannot hand the engine another file: the engine gets the fd, not the path.
  */
 export class ImageRoots {
   /** The roots, resolved (a root given through a symlink is its target). */
@@ -47,11 +50,39 @@ export class ImageRoots {
       const code = (err as NodeJS.ErrnoException).code;
       return code === 'ENOENT' ? `cannot open "${file}": it does not exist` : `cannot open "${file}": ${(err as Error).message}`;
     }
+    return this.problemWith(file, real, fs.statSync(real));
+  }
+
+  /**
+   * Opens an image for an engine (read-write unless `readOnly`) and applies the checks to what was opened: its
+   * real path from /proc/self/fd, its fstat. Returns the fd, which the caller closes; throws with why not.
+   */
+  open(file: string, readOnly: boolean): number {
+    if (!path.isAbsolute(file) || file.split('/').includes('..')) throw new Error(`"${file}" must be an absolute path without ".." segments`);
+    // O_NONBLOCK: a FIFO swapped in must not block hvd in open(); it is refused below as not a regular file.
+    const flags = (readOnly ? fs.constants.O_RDONLY : fs.constants.O_RDWR) | fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY;
+    let fd: number;
+    try {
+      fd = fs.openSync(file, flags);
+    } catch (err) {
+      throw new Error(`cannot open "${file}": ${(err as Error).message}`);
+    }
+    try {
+      const problem = this.problemWith(file, fs.readlinkSync(`/proc/self/fd/${fd}`), fs.fstatSync(fd));
+      if (problem) throw new Error(problem);
+      return fd;
+    } catch (err) {
+      fs.closeSync(fd);
+      throw err;
+    }
+  }
+
+  /** Steps 2-4 for a file, its real path and its stat. */
+  private problemWith(file: string, real: string, stat: fs.Stats): string | undefined {
     if (this.roots.length > 0 && !this.roots.some((root) => isWithin(real, root))) {
       const what = real === path.resolve(file) ? `"${file}"` : `"${file}" resolves to "${real}", which`;
       return `${what} is outside the image roots (${this.roots.join(', ')})`;
     }
-    const stat = fs.statSync(real);
     if (stat.isBlockDevice() || stat.isCharacterDevice()) return `"${file}" is a device node, not an image file`;
     if (!stat.isFile()) return `"${file}" is not a regular file (${kindOf(stat)})`;
     if (stat.uid !== 0 && stat.uid !== this.ownerUid) {

@@ -4,3 +4,4 @@ export { ImageRoots } from './image-roots';
 export { consoleWriteOf, readOnlyAccess, splitMethodPath, type MethodAccess } from './read-only-policy';
 export { applySocketAccess, defaultReadOnlySocket, resolveGroup, MAIN_SOCKET_MODE, READ_ONLY_SOCKET_MODE } from './socket-access';
 export { mutualTlsCredentials, parseListenAddress, type TlsFiles } from './tls';
+export { certificateIdentities, TlsClientPolicy, type TlsClientAccess } from './tls-clients';

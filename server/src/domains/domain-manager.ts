@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
+import { StopCause, type GuestStop, type WatchEventsResponse } from '../../../gen/hypervisor/engine/v1/engine_service';
 import {
   DomainSpec,
   DomainState,
@@ -8,13 +10,14 @@ import {
   LifecycleAction,
   type DomainStatus,
 } from '../../../gen/hypervisor/v1/domain';
-import { LifecycleEventType } from '../../../gen/hypervisor/v1/events';
+import { DeviceEventType, LifecycleEventType } from '../../../gen/hypervisor/v1/events';
 import { checkFits, DEFAULT_OVERCOMMIT, type HostCapacity, type OvercommitRatios } from '../access';
 import { ApiError, failedPrecondition, invalidField } from '../errors';
 import { EngineProcess, EngineStartError, type EngineExit } from '../engine/engine-process';
 import type { EventLog } from '../events/event-log';
 import type { Store } from '../store/store';
 import { DomainRegistry, type DomainRecord } from './domain-registry';
+import { openImages, type OpenImage } from './open-images';
 import { validateSpec, type SpecContext } from './validate-spec';
 
 export interface DomainManagerOptions {
@@ -27,6 +30,8 @@ export interface DomainManagerOptions {
   /** What the host has for running domains. */
   hostCapacity: () => HostCapacity;
   overcommit?: OvercommitRatios;
+  /** Opens an image for an engine and checks the opened file (ImageRoots.open). */
+  openImage: OpenImage;
   logger: Logger;
 }
 
@@ -38,7 +43,12 @@ export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 60_000;
  * transient domains (CreateDomain) vanish when they stop; persistent ones (DefineDomain) are stored and stay SHUTOFF.
  */
 export class DomainManager {
-  constructor(private readonly options: DomainManagerOptions) {}
+  /** Emits a domain id when its guest stopped and PRESERVE kept the engine (ShutdownDomain waits for it). */
+  private readonly preservedStops = new EventEmitter<Record<string, []>>();
+
+  constructor(private readonly options: DomainManagerOptions) {
+    this.preservedStops.setMaxListeners(0);
+  }
 
   get registry(): DomainRegistry {
     return this.options.registry;
@@ -147,24 +157,45 @@ export class DomainManager {
     const engine = this.runningEngine(record);
     if (record.status.state !== DomainState.DOMAIN_STATE_RUNNING) throw wrongState(record, reboot ? 'rebooted' : 'shut down', 'RUNNING');
     const stopped = record.stopped;
+    let onPreserved = () => {};
+    const preserved = new Promise<'preserved'>((resolve) => (onPreserved = () => resolve('preserved')));
+    this.preservedStops.once(record.id, onPreserved);
     record.rebootRequested = reboot;
-    await engine.pressPowerButton();
-    const outcome = await Promise.race([stopped?.then(() => 'stopped' as const), delay(timeoutMs).then(() => 'timeout' as const)]);
+    let outcome;
+    try {
+      await engine.pressPowerButton();
+      outcome = await Promise.race([stopped?.then(() => 'stopped' as const), preserved, delay(timeoutMs).then(() => 'timeout' as const)]);
+    } finally {
+      this.preservedStops.off(record.id, onPreserved);
+    }
     if (outcome === 'timeout') {
       record.rebootRequested = false;
       throw new ApiError(grpcStatus.DEADLINE_EXCEEDED, `domain "${record.name}" did not power off within ${timeoutMs} ms of the power button; it is still running (does the guest handle ACPI power button events?)`);
+    }
+    // PRESERVE kept the powered-off guest's engine: a reboot boots it again in place.
+    if (outcome === 'preserved') {
+      record.rebootRequested = false;
+      return reboot ? this.reset(record.id) : record;
     }
     // A reboot restarts the domain when its engine ended; wait for that start to finish.
     if (reboot) await record.restarted;
     return record;
   }
 
-  /** Hard reset in place, as pressing the reset button (libvirt's virDomainReset): no guest cooperation. */
+  /**
+   * Hard reset in place, as pressing the reset button (libvirt's virDomainReset): no guest cooperation. A guest
+   * that PRESERVE kept stopped boots again in its engine.
+   */
   async reset(idOrName: string): Promise<DomainRecord> {
     const record = this.registry.get(idOrName);
     const engine = this.runningEngine(record);
     const live = await engine.reset();
-    if (record.engine === engine) record.status = { ...live, enginePid: engine.pid };
+    if (record.engine !== engine) return record;
+    record.status = { ...live, enginePid: engine.pid };
+    if (record.preserved) {
+      record.preserved = undefined;
+      this.lifecycleEvent(record, LifecycleEventType.LIFECYCLE_EVENT_TYPE_STARTED);
+    }
     return record;
   }
 
@@ -215,7 +246,8 @@ export class DomainManager {
   async adopt(record: DomainRecord, engine: EngineProcess): Promise<void> {
     const state = await engine.getState();
     const live = state.status;
-    if (live && live.state !== DomainState.DOMAIN_STATE_RUNNING && live.state !== DomainState.DOMAIN_STATE_PAUSED) {
+    const preserved = state.preserved;
+    if (!preserved && live && live.state !== DomainState.DOMAIN_STATE_RUNNING && live.state !== DomainState.DOMAIN_STATE_PAUSED) {
       // Its guest already stopped and the engine is on its way out: settle the domain once it is gone.
       this.settleEndedWhileAway(record, await engine.exited);
       engine.removeRunDir();
@@ -228,13 +260,15 @@ export class DomainManager {
     record.stopped = engine.exited.then((exit) => this.onEngineExit(record, engine, exit));
     record.status = { ...(live ?? status(DomainState.DOMAIN_STATE_RUNNING, DomainStateReason.DOMAIN_STATE_REASON_REATTACHED)), enginePid: engine.pid };
     if (record.status.state === DomainState.DOMAIN_STATE_RUNNING) record.status.reason = DomainStateReason.DOMAIN_STATE_REASON_REATTACHED;
-    this.options.logger.info({ domain: record.name, pid: engine.pid }, 'reattached to a running engine');
+    // A preserved guest is reported as it was (its stop was published before hvd went away).
+    record.preserved = preserved;
+    engine.watchEvents((event) => this.onEngineEvent(record, engine, event));
+    this.options.logger.info({ domain: record.name, pid: engine.pid, preserved: preserved !== undefined }, 'reattached to a running engine');
   }
 
   /** Applies what an engine that ended while hvd was down recorded, as if hvd had seen it end. */
   settleEndedWhileAway(record: DomainRecord, exit: EngineExit): void {
-    const final = finalStatus(record, exit);
-    this.afterStop(record, final);
+    this.afterStop(record, howItEnded(record, exit));
   }
 
   /** RESOURCE_EXHAUSTED unless the running domains plus this one fit the host's vCPUs and memory (with overcommit). */
@@ -260,17 +294,23 @@ export class DomainManager {
 
   private async spawnEngine(record: DomainRecord, paused: boolean, reason: DomainStateReason): Promise<void> {
     let engine: EngineProcess;
+    const files = openImages(record.spec, record.name, this.options.openImage);
     try {
-      engine = await EngineProcess.spawn({ runRoot: this.options.runRoot, engineMain: this.options.engineMain, domainId: record.id, spec: record.spec });
+      engine = await EngineProcess.spawn({ runRoot: this.options.runRoot, engineMain: this.options.engineMain, domainId: record.id, spec: record.spec, files });
     } catch (err) {
       if (err instanceof EngineStartError) throw new ApiError(grpcStatus.INTERNAL, `domain "${record.name}" failed to start: ${err.message}`);
       throw err;
+    } finally {
+      // The engine has its own copies now (or never started).
+      files.close();
     }
     record.engine = engine;
     record.liveSpec = record.spec;
     record.destroyRequested = false;
     record.rebootRequested = false;
+    record.preserved = undefined;
     record.stopped = engine.exited.then((exit) => this.onEngineExit(record, engine, exit));
+    engine.watchEvents((event) => this.onEngineEvent(record, engine, event));
     // Engines start with vCPUs paused: from here on a fast guest's whole life is observable (console, exit).
     let live: DomainStatus | undefined;
     try {
@@ -288,44 +328,83 @@ export class DomainManager {
   }
 
   private onEngineExit(record: DomainRecord, engine: EngineProcess, exit: EngineExit): DomainStatus {
-    const final = finalStatus(record, exit);
+    const ended = howItEnded(record, exit);
     record.engine = undefined;
+    record.preserved = undefined;
     engine.removeRunDir();
-    this.afterStop(record, final);
-    return final;
+    this.afterStop(record, ended);
+    return ended.status!;
   }
 
-  /** Records the end, publishes it, and applies the lifecycle action (restart, or forget a transient domain). */
-  private afterStop(record: DomainRecord, final: DomainStatus): void {
-    record.status = final;
+  /** What an engine tells beyond its exit: a device failed, or its guest stopped and PRESERVE kept it (published once). */
+  private onEngineEvent(record: DomainRecord, engine: EngineProcess, event: WatchEventsResponse): void {
+    if (record.engine !== engine) return;
+    if (event.kind?.$case === 'deviceFailure') {
+      const { deviceId, message } = event.kind.value;
+      this.options.logger.warn({ domain: record.name, device: deviceId, message }, 'device needs a reset');
+      this.options.events.publish(record, { $case: 'device', value: { type: DeviceEventType.DEVICE_EVENT_TYPE_NEEDS_RESET, deviceId, message } });
+      return;
+    }
+    if (event.kind?.$case !== 'preserved' || record.preserved) return;
+    const stop = event.kind.value;
+    record.preserved = stop;
+    record.status = { ...stop.status!, enginePid: engine.pid };
+    this.options.logger.info({ domain: record.name, cause: StopCause[stop.cause], message: record.status.message }, 'guest stopped; engine preserved');
+    const crashed = record.status.state === DomainState.DOMAIN_STATE_CRASHED;
+    this.lifecycleEvent(record, crashed ? LifecycleEventType.LIFECYCLE_EVENT_TYPE_CRASHED : LifecycleEventType.LIFECYCLE_EVENT_TYPE_SHUTDOWN);
+    this.preservedStops.emit(record.id);
+  }
+
+  /**
+   * Records the end, publishes it, and applies the lifecycle action: restart (the domain stays active, as libvirt
+   * keeps it across such a restart: SHUTDOWN or CRASHED until the new engine runs, never SHUTOFF), or stop
+   * (SHUTOFF; a transient domain is forgotten).
+   */
+  private afterStop(record: DomainRecord, ended: GuestStop): void {
+    const final = ended.status!;
+    const restart = this.shouldRestart(record, ended);
     record.liveSpec = undefined;
     this.options.logger.info(
-      { domain: record.name, id: record.id, state: DomainState[final.state], reason: DomainStateReason[final.reason], message: final.message },
+      { domain: record.name, id: record.id, state: DomainState[final.state], reason: DomainStateReason[final.reason], cause: StopCause[ended.cause], restart, message: final.message },
       'domain stopped',
     );
     const crashed = final.state === DomainState.DOMAIN_STATE_CRASHED;
-    this.lifecycleEvent(record, crashed ? LifecycleEventType.LIFECYCLE_EVENT_TYPE_CRASHED : LifecycleEventType.LIFECYCLE_EVENT_TYPE_STOPPED);
-    if (this.shouldRestart(record, final)) {
-      record.rebootRequested = false;
-      record.restarted = this.startEngine(record, false, DomainStateReason.DOMAIN_STATE_REASON_BOOTED).catch((err: unknown) => {
-        this.options.logger.error({ err, domain: record.name }, 'lifecycle restart failed');
-        record.status = { ...status(DomainState.DOMAIN_STATE_SHUTOFF, DomainStateReason.DOMAIN_STATE_REASON_FAILED), message: String((err as Error).message) };
-        if (!record.persistent) this.registry.remove(record.id);
-      });
+    if (!restart) {
+      record.status = final;
+      this.lifecycleEvent(record, crashed ? LifecycleEventType.LIFECYCLE_EVENT_TYPE_CRASHED : LifecycleEventType.LIFECYCLE_EVENT_TYPE_STOPPED);
+      if (!record.persistent) this.registry.remove(record.id);
       return;
     }
-    if (!record.persistent) this.registry.remove(record.id);
+    record.status = crashed ? final : { ...final, state: DomainState.DOMAIN_STATE_SHUTDOWN };
+    record.status.message = `${final.message || 'guest stopped'}; restarting`;
+    this.lifecycleEvent(record, crashed ? LifecycleEventType.LIFECYCLE_EVENT_TYPE_CRASHED : LifecycleEventType.LIFECYCLE_EVENT_TYPE_SHUTDOWN);
+    record.rebootRequested = false;
+    // Marked starting at once: no other call acts on the domain between its two engines.
+    record.starting = true;
+    record.restarted = this.startEngine(record, false, DomainStateReason.DOMAIN_STATE_REASON_BOOTED).catch((err: unknown) => {
+      this.options.logger.error({ err, domain: record.name }, 'lifecycle restart failed');
+      record.status = { ...status(DomainState.DOMAIN_STATE_SHUTOFF, DomainStateReason.DOMAIN_STATE_REASON_FAILED), message: String((err as Error).message) };
+      this.lifecycleEvent(record, LifecycleEventType.LIFECYCLE_EVENT_TYPE_STOPPED);
+      if (!record.persistent) this.registry.remove(record.id);
+    });
   }
 
-  /** on_poweroff / on_crash RESTART, or a reboot asked through RebootDomain; never after a client's destroy. */
-  private shouldRestart(record: DomainRecord, final: DomainStatus): boolean {
+  /**
+   * The lifecycle action of what ended the guest, by its cause: on_poweroff RESTART (or a RebootDomain) and
+   * on_crash RESTART start it again. A reboot ends an engine only under on_reboot DESTROY (RESTART resets in
+   * place), so it never restarts here. Never after a client's destroy.
+   */
+  private shouldRestart(record: DomainRecord, ended: GuestStop): boolean {
     if (record.destroyRequested) return false;
-    const lifecycle = record.spec.lifecycle;
-    if (final.reason === DomainStateReason.DOMAIN_STATE_REASON_SHUTDOWN) {
-      return record.rebootRequested || lifecycle?.onPoweroff === LifecycleAction.LIFECYCLE_ACTION_RESTART;
+    const lifecycle = (record.liveSpec ?? record.spec).lifecycle;
+    switch (causeOf(ended)) {
+      case StopCause.STOP_CAUSE_POWEROFF:
+        return record.rebootRequested || lifecycle?.onPoweroff === LifecycleAction.LIFECYCLE_ACTION_RESTART;
+      case StopCause.STOP_CAUSE_CRASH:
+        return lifecycle?.onCrash === LifecycleAction.LIFECYCLE_ACTION_RESTART;
+      default:
+        return false;
     }
-    if (final.state === DomainState.DOMAIN_STATE_CRASHED) return lifecycle?.onCrash === LifecycleAction.LIFECYCLE_ACTION_RESTART;
-    return false;
   }
 
   private persist(record: DomainRecord): void {
@@ -369,11 +448,20 @@ function wrongState(record: DomainRecord, verb: string, needed: string): Error {
 }
 
 /** What an engine's end means: a kill hvd asked for, the engine's own exit record, or else a crash. */
-function finalStatus(record: DomainRecord, exit: EngineExit): DomainStatus {
-  if (record.destroyRequested) return status(DomainState.DOMAIN_STATE_SHUTOFF, DomainStateReason.DOMAIN_STATE_REASON_DESTROYED);
-  if (exit.record) return { ...exit.record, enginePid: 0, stateTime: exit.record.stateTime ?? new Date() };
+function howItEnded(record: DomainRecord, exit: EngineExit): GuestStop {
+  if (record.destroyRequested) return { status: status(DomainState.DOMAIN_STATE_SHUTOFF, DomainStateReason.DOMAIN_STATE_REASON_DESTROYED), cause: StopCause.STOP_CAUSE_DESTROY };
+  const recorded = exit.record?.status;
+  if (recorded) return { status: { ...recorded, enginePid: 0, stateTime: recorded.stateTime ?? new Date() }, cause: exit.record!.cause };
   const how = exit.signal ? `signal ${exit.signal}` : exit.code === null ? 'it was gone when hvd looked' : `exit code ${exit.code}`;
-  return { ...status(DomainState.DOMAIN_STATE_CRASHED, DomainStateReason.DOMAIN_STATE_REASON_CRASHED), message: `engine ended unexpectedly (${how})` };
+  return { status: { ...status(DomainState.DOMAIN_STATE_CRASHED, DomainStateReason.DOMAIN_STATE_REASON_CRASHED), message: `engine ended unexpectedly (${how})` }, cause: StopCause.STOP_CAUSE_CRASH };
+}
+
+/** The stop cause; an exit record from an engine older than causes is read from its state and reason. */
+function causeOf(ended: GuestStop): StopCause {
+  if (ended.cause !== StopCause.STOP_CAUSE_UNSPECIFIED) return ended.cause;
+  if (ended.status?.reason === DomainStateReason.DOMAIN_STATE_REASON_SHUTDOWN) return StopCause.STOP_CAUSE_POWEROFF;
+  if (ended.status?.state === DomainState.DOMAIN_STATE_CRASHED) return StopCause.STOP_CAUSE_CRASH;
+  return StopCause.STOP_CAUSE_UNSPECIFIED;
 }
 
 function status(state: DomainState, reason: DomainStateReason, enginePid = 0): DomainStatus {

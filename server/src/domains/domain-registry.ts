@@ -1,4 +1,5 @@
 import { alreadyExists, notFound } from '../errors';
+import type { GuestStop } from '../../../gen/hypervisor/engine/v1/engine_service';
 import type { DomainSpec, DomainStatus } from '../../../gen/hypervisor/v1/domain';
 import type { EngineProcess } from '../engine/engine-process';
 
@@ -22,6 +23,8 @@ export interface DomainRecord {
   starting: boolean;
   /** A client asked for the engine to be killed, so its end is DESTROYED rather than a crash. */
   destroyRequested: boolean;
+  /** The guest stopped and PRESERVE keeps its engine (vCPUs stopped): how it stopped. */
+  preserved?: GuestStop;
   /** RebootDomain pressed the power button: the guest's power-off restarts it instead of stopping it. */
   rebootRequested: boolean;
   /** Settles when the lifecycle restart that followed the last engine's end has finished (or failed). */

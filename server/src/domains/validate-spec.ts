@@ -41,6 +41,12 @@ export interface SpecContext {
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const PAGE_BYTES = 4096;
+const KNOWN_ACTIONS = new Set<LifecycleAction>([
+  LifecycleAction.LIFECYCLE_ACTION_UNSPECIFIED,
+  LifecycleAction.LIFECYCLE_ACTION_DESTROY,
+  LifecycleAction.LIFECYCLE_ACTION_RESTART,
+  LifecycleAction.LIFECYCLE_ACTION_PRESERVE,
+]);
 
 /**
  * Checks a spec against the contract and this host, collecting every bad field (named by its proto path), and
@@ -112,9 +118,7 @@ export async function validateSpec(input: DomainSpec | undefined, ctx: SpecConte
   const lifecycle = spec.lifecycle;
   for (const key of ['onPoweroff', 'onReboot', 'onCrash'] as const) {
     const action = lifecycle?.[key] ?? LifecycleAction.LIFECYCLE_ACTION_UNSPECIFIED;
-    if (action === LifecycleAction.LIFECYCLE_ACTION_PRESERVE || action === LifecycleAction.UNRECOGNIZED) {
-      fail(`lifecycle.${snake(key)}`, 'only DESTROY and RESTART are supported yet (PRESERVE needs an engine that outlives its guest)');
-    }
+    if (!KNOWN_ACTIONS.has(action)) fail(`lifecycle.${snake(key)}`, 'unknown action: DESTROY, RESTART or PRESERVE');
   }
   if (bad.length > 0) throw invalidArgument(bad);
   return spec;

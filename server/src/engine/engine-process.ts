@@ -5,19 +5,21 @@ import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import {
   EngineServiceClient,
   type GetStateResponse,
+  type GuestStop,
   type PauseResponse,
   type PowerButtonResponse,
   type ResetResponse,
   type ResumeResponse,
+  type WatchEventsResponse,
 } from '../../../gen/hypervisor/engine/v1/engine_service';
 import type { DomainSpec, DomainStateReason, DomainStatus } from '../../../gen/hypervisor/v1/domain';
 import { readExitRecord, runDirFor, writeLaunch, type RunDir } from '../../../engine/src/control/run-dir';
 import { engineEnv } from '../../../engine/src/native/sanitizer-env';
 import { failedPrecondition, unavailable } from '../errors';
 
-/** How an engine ended: its own exit record when it wrote one, and what the kernel said. */
+/** How an engine ended: its own exit record (final status and stop cause) when it wrote one, and what the kernel said. */
 export interface EngineExit {
-  record: DomainStatus | undefined;
+  record: GuestStop | undefined;
   code: number | null;
   signal: NodeJS.Signals | null;
 }
@@ -28,6 +30,8 @@ export interface SpawnOptions {
   engineMain: string;
   domainId: string;
   spec: DomainSpec;
+  /** hvd's fds of the images it opened for the engine: passed in stdio slots 3, 4, … (the caller closes its own). */
+  files?: { kernel: number; initrd?: number; disks: Record<string, number> };
   /** How long the engine may take to serve its control socket. */
   readyTimeoutMs?: number;
 }
@@ -100,13 +104,22 @@ export class EngineProcess {
     const runDir = runDirFor(options.runRoot, options.domainId);
     fs.rmSync(runDir.dir, { recursive: true, force: true });
     fs.mkdirSync(runDir.dir, { recursive: true, mode: 0o700 });
-    writeLaunch(runDir, { domainId: options.domainId, spec: options.spec });
+    // The images go in the stdio slots after stderr; the launch file tells the engine which slot is which.
+    const passed: number[] = [];
+    const slot = (fd: number) => 3 + passed.push(fd) - 1;
+    const files = options.files;
+    const launchFiles = files && {
+      kernel: slot(files.kernel),
+      initrd: files.initrd !== undefined ? slot(files.initrd) : undefined,
+      disks: Object.fromEntries(Object.entries(files.disks).map(([id, fd]) => [id, slot(fd)])),
+    };
+    writeLaunch(runDir, { domainId: options.domainId, spec: options.spec, files: launchFiles });
     const stdout = fs.openSync(runDir.stdout, 'a');
     const stderr = fs.openSync(runDir.stderr, 'a');
     let child: ChildProcess;
     try {
       // Detached with file stdio: the engine outlives hvd and never gets SIGPIPE from a closed pipe.
-      child = spawn(process.execPath, [options.engineMain, runDir.dir], { detached: true, stdio: ['ignore', stdout, stderr], env });
+      child = spawn(process.execPath, [options.engineMain, runDir.dir], { detached: true, stdio: ['ignore', stdout, stderr, ...passed], env });
     } finally {
       fs.closeSync(stdout);
       fs.closeSync(stderr);
@@ -141,6 +154,16 @@ export class EngineProcess {
 
   async pressPowerButton(): Promise<void> {
     await this.call<PowerButtonResponse>((deadline, cb) => this.client.powerButton({}, new Metadata(), { deadline }, cb));
+  }
+
+  /** Follows the engine's events (a preserved guest, device failures) until the engine ends. */
+  watchEvents(listener: (event: WatchEventsResponse) => void): void {
+    if (this.ended) return;
+    const stream = this.client.watchEvents({});
+    stream.on('data', listener);
+    // The stream ends with the engine; its end is learnt from `exited`.
+    stream.on('error', () => undefined);
+    void this.exited.then(() => stream.cancel());
   }
 
   /** A unary control call with a deadline; failures become UNAVAILABLE (the engine is gone or stuck). */
@@ -188,7 +211,7 @@ export class EngineProcess {
   }
 
   private describeFailedStart(exit: EngineExit): string {
-    if (exit.record?.message) return exit.record.message;
+    if (exit.record?.status?.message) return exit.record.status.message;
     const how = exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`;
     return `engine exited with ${how} before it was ready: ${tail(this.runDir.stderr)}`;
   }

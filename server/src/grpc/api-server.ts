@@ -3,10 +3,11 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { Server, ServerCredentials, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { MAIN_SOCKET_MODE, READ_ONLY_SOCKET_MODE, applySocketAccess, mutualTlsCredentials, parseListenAddress, resolveGroup } from '../access';
+import { MAIN_SOCKET_MODE, READ_ONLY_SOCKET_MODE, TlsClientPolicy, applySocketAccess, mutualTlsCredentials, parseListenAddress, resolveGroup } from '../access';
 import type { TlsFiles } from '../access';
 import { readOnlyInterceptor } from './read-only-interceptor';
 import { StandardServices } from './standard-services';
+import { tlsClientInterceptor } from './tls-client-interceptor';
 
 export interface ApiServerConfig {
   /** The main (full access) unix socket. */
@@ -18,6 +19,9 @@ export interface ApiServerConfig {
   /** TCP "host:port", full access, mutual TLS only. */
   listen?: string;
   tls?: TlsFiles;
+  /** Client certificate identities with full / read-only access on TCP (both empty: any CA-signed certificate). */
+  tlsAllow?: string[];
+  tlsAllowReadOnly?: string[];
   /** How long stop() lets calls finish before cancelling them (open streams never finish by themselves). */
   shutdownGraceMs?: number;
   logger: Logger;
@@ -41,7 +45,7 @@ const DEFAULT_SHUTDOWN_GRACE_MS = 2000;
  * implementation objects and the standard health and reflection services.
  */
 export class ApiServer {
-  private readonly main = new Server();
+  private readonly main: Server;
   private readonly readOnly: Server | undefined;
   private readonly serviceNames: string[] = [];
   private standard: StandardServices | undefined;
@@ -57,6 +61,9 @@ export class ApiServer {
     } else if (config.tls && (config.tls.cert || config.tls.key || config.tls.ca)) {
       throw new Error('--tls-cert/--tls-key/--tls-ca are only meaningful with --listen');
     }
+    const clients = new TlsClientPolicy(config.tlsAllow ?? [], config.tlsAllowReadOnly ?? []);
+    if (clients.restricts && config.listen === undefined) throw new Error('--tls-allow/--tls-allow-read-only are only meaningful with --listen');
+    this.main = new Server(clients.restricts ? { interceptors: [tlsClientInterceptor(clients)] } : {});
     if (config.roSocket !== undefined && path.resolve(config.roSocket) === path.resolve(config.socket)) {
       throw new Error('--ro-socket must differ from --socket');
     }

@@ -257,3 +257,8 @@ u64 virtio_pci_config64(struct virtio_pci *vp, u32 offset)
     } while (before != after);
     return value;
 }
+
+u8 virtio_pci_status(struct virtio_pci *vp)
+{
+    return mmio_read8(vp->common, DEVICE_STATUS);
+}

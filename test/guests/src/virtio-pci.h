@@ -87,6 +87,8 @@ int virtq_poll_used(struct virtq *q, u32 *length);
 u32 virtio_pci_config32(struct virtio_pci *vp, u32 offset);
 u64 virtio_pci_config64(struct virtio_pci *vp, u32 offset);
 void virtio_pci_config_write32(struct virtio_pci *vp, u32 offset, u32 value);
+/* The device status register (DEVICE_NEEDS_RESET is bit 0x40). */
+u8 virtio_pci_status(struct virtio_pci *vp);
 /* Prints "virtio-<name> error <what>" and returns 0, for one-line error exits. */
 int virtio_error(const char *name, const char *what);
 

@@ -85,3 +85,25 @@ describe('ImageRoots without roots', () => {
     expect(open.check('/tmp/../etc/passwd')).toMatch(/"\.\."/);
   });
 });
+
+describe('ImageRoots.open', () => {
+  it('opens a file inside the root and returns its fd, read-only or read-write as asked', () => {
+    const fd = roots.open(path.join(dir, 'images/link-inside'), true);
+    try {
+      expect(fs.readlinkSync(`/proc/self/fd/${fd}`)).toBe(path.join(dir, 'images/kernel.elf'));
+      expect(() => fs.writeSync(fd, 'x')).toThrow(/EBADF/);
+    } finally {
+      fs.closeSync(fd);
+    }
+    const rw = roots.open(path.join(dir, 'images/kernel.elf'), false);
+    fs.closeSync(rw);
+  });
+
+  it('checks what it opened: a symlink out of the root, a device node, a FIFO (without blocking) are refused', () => {
+    expect(() => roots.open(path.join(dir, 'images/link-outside'), true)).toThrow(/resolves to ".*elsewhere\/secret", which is outside the image roots/);
+    const open = new ImageRoots([]);
+    expect(() => open.open(path.join(dir, 'images/null'), true)).toThrow(/device node/);
+    expect(() => open.open(path.join(dir, 'images/fifo'), true)).toThrow(/not a regular file \(a FIFO\)/);
+    expect(() => roots.open('images/kernel.elf', true)).toThrow(/absolute path/);
+  });
+});

@@ -1,8 +1,10 @@
 import * as fs from 'node:fs';
+import { promisify } from 'node:util';
 
 /**
- * A disk image as a plain file, served with asynchronous positioned I/O (fs.promises FileHandle: the work runs
- * on libuv's thread pool, so the engine's event-loop thread never waits for the disk).
+ * A disk image as a plain file, served with asynchronous positioned I/O on its file descriptor (the work runs on
+ * libuv's thread pool, so the engine's event-loop thread never waits for the disk). The fd is hvd's, handed over
+ * at spawn, or one opened here from a path (tools and tests).
  */
 export interface BlockBackend {
   /** Bytes in the image. */
@@ -17,9 +19,18 @@ export interface BlockBackend {
   close(): Promise<void>;
 }
 
+const fsp = {
+  open: promisify(fs.open),
+  fstat: promisify(fs.fstat),
+  read: promisify(fs.read),
+  write: promisify(fs.write),
+  fdatasync: promisify(fs.fdatasync),
+  close: promisify(fs.close),
+};
+
 export class RawFileBackend implements BlockBackend {
   private constructor(
-    private readonly handle: fs.promises.FileHandle,
+    private readonly fd: number,
     readonly size: number,
     readonly readOnly: boolean,
   ) {}
@@ -27,21 +38,26 @@ export class RawFileBackend implements BlockBackend {
   /** Opens an existing image read-write, or read-only (then writes are refused by the device). */
   static async open(path: string, options: { readOnly?: boolean } = {}): Promise<RawFileBackend> {
     const readOnly = options.readOnly ?? false;
-    const handle = await fs.promises.open(path, readOnly ? 'r' : 'r+');
+    const fd = await fsp.open(path, readOnly ? 'r' : 'r+');
     try {
-      const stat = await handle.stat();
-      if (!stat.isFile()) throw new Error(`disk image ${path} is not a regular file`);
-      return new RawFileBackend(handle, stat.size, readOnly);
+      return await RawFileBackend.fromFd(fd, { readOnly, name: path });
     } catch (err) {
-      await handle.close();
+      await fsp.close(fd);
       throw err;
     }
+  }
+
+  /** Serves an image hvd opened and checked for the engine (the backend owns the fd from here on). */
+  static async fromFd(fd: number, options: { readOnly?: boolean; name?: string } = {}): Promise<RawFileBackend> {
+    const stat = await fsp.fstat(fd);
+    if (!stat.isFile()) throw new Error(`disk image ${options.name ?? `fd ${fd}`} is not a regular file`);
+    return new RawFileBackend(fd, stat.size, options.readOnly ?? false);
   }
 
   async read(buffer: Uint8Array, position: number): Promise<number> {
     let done = 0;
     while (done < buffer.length) {
-      const { bytesRead } = await this.handle.read(buffer, done, buffer.length - done, position + done);
+      const { bytesRead } = await fsp.read(this.fd, buffer, done, buffer.length - done, position + done);
       if (bytesRead === 0) break;
       done += bytesRead;
     }
@@ -52,16 +68,16 @@ export class RawFileBackend implements BlockBackend {
     if (this.readOnly) throw new Error('the disk image is read-only');
     let done = 0;
     while (done < data.length) {
-      const { bytesWritten } = await this.handle.write(data, done, data.length - done, position + done);
+      const { bytesWritten } = await fsp.write(this.fd, data, done, data.length - done, position + done);
       done += bytesWritten;
     }
   }
 
   async flush(): Promise<void> {
-    if (!this.readOnly) await this.handle.datasync();
+    if (!this.readOnly) await fsp.fdatasync(this.fd);
   }
 
   async close(): Promise<void> {
-    await this.handle.close();
+    await fsp.close(this.fd);
   }
 }

@@ -92,6 +92,8 @@ export interface VirtioPciTransportOptions {
   onQueueNotify?: (queueIndex: number) => void;
   /** Names the function in logs and bus entries (default "virtio-<type>"). */
   name?: string;
+  /** The device set DEVICE_NEEDS_RESET (a broken queue, a failed activation): hvd reports it as a device event. */
+  onNeedsReset?: (why: string) => void;
 }
 
 export class VirtioPciTransport implements PciFunction {
@@ -408,7 +410,7 @@ export class VirtioPciTransport implements PciFunction {
         ? createSplitQueue(this.options.memory, { size: q.size, descTable: q.desc, availRing: q.driver, usedRing: q.device }, this.logger, {
             features,
             name: `${this.name} q${i}`,
-            onBroken: () => this.needsReset(),
+            onBroken: () => this.needsReset(`queue ${i} is broken`),
           })
         : undefined,
     );
@@ -417,14 +419,16 @@ export class VirtioPciTransport implements PciFunction {
       this.device.activate({ memory: this.options.memory, features, queues, interrupt: this.interrupt });
     } catch (err) {
       this.warn({ err: String(err) }, 'device failed to activate');
-      this.needsReset();
+      this.needsReset(`activation failed: ${String(err)}`);
     }
   }
 
   /** DEVICE_NEEDS_RESET and a configuration interrupt, so the driver notices (§2.1.2). */
-  private needsReset(): void {
+  private needsReset(why: string): void {
+    const first = (this.status & VIRTIO_STATUS_DEVICE_NEEDS_RESET) === 0;
     this.status |= VIRTIO_STATUS_DEVICE_NEEDS_RESET;
     this.interrupt.signalConfig();
+    if (first) this.options.onNeedsReset?.(why);
   }
 
   private reset(): void {

@@ -12,8 +12,10 @@ import {
   Client,
   type ClientDuplexStream,
   type ClientOptions,
+  type ClientReadableStream,
   type ClientUnaryCall,
   type handleBidiStreamingCall,
+  type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
@@ -32,6 +34,98 @@ import {
 export const protobufPackage = "hypervisor.engine.v1";
 
 export const protobufFileName = "hypervisor/engine/v1/engine_service.proto";
+
+/** Why the guest stopped: hvd applies the lifecycle action of this cause, never guessing it from the state reason. */
+export enum StopCause {
+  STOP_CAUSE_UNSPECIFIED = 0,
+  /** STOP_CAUSE_POWEROFF - ACPI S5 or the debug-exit port: on_poweroff. */
+  STOP_CAUSE_POWEROFF = 1,
+  /** STOP_CAUSE_REBOOT - The guest pulled the reset line (i8042 0xFE, the FADT reset register): on_reboot. */
+  STOP_CAUSE_REBOOT = 2,
+  /** STOP_CAUSE_CRASH - pvpanic, a triple fault, a CPU exception the accelerator cannot deliver, a reset that could not reload: on_crash. */
+  STOP_CAUSE_CRASH = 3,
+  /** STOP_CAUSE_DESTROY - The engine was told to stop (SIGTERM). */
+  STOP_CAUSE_DESTROY = 4,
+  /** STOP_CAUSE_FAILED - The guest could not be set up. */
+  STOP_CAUSE_FAILED = 5,
+  UNRECOGNIZED = -1,
+}
+
+export function stopCauseFromJSON(object: any): StopCause {
+  switch (object) {
+    case 0:
+    case "STOP_CAUSE_UNSPECIFIED":
+      return StopCause.STOP_CAUSE_UNSPECIFIED;
+    case 1:
+    case "STOP_CAUSE_POWEROFF":
+      return StopCause.STOP_CAUSE_POWEROFF;
+    case 2:
+    case "STOP_CAUSE_REBOOT":
+      return StopCause.STOP_CAUSE_REBOOT;
+    case 3:
+    case "STOP_CAUSE_CRASH":
+      return StopCause.STOP_CAUSE_CRASH;
+    case 4:
+    case "STOP_CAUSE_DESTROY":
+      return StopCause.STOP_CAUSE_DESTROY;
+    case 5:
+    case "STOP_CAUSE_FAILED":
+      return StopCause.STOP_CAUSE_FAILED;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return StopCause.UNRECOGNIZED;
+  }
+}
+
+export function stopCauseToJSON(object: StopCause): string {
+  switch (object) {
+    case StopCause.STOP_CAUSE_UNSPECIFIED:
+      return "STOP_CAUSE_UNSPECIFIED";
+    case StopCause.STOP_CAUSE_POWEROFF:
+      return "STOP_CAUSE_POWEROFF";
+    case StopCause.STOP_CAUSE_REBOOT:
+      return "STOP_CAUSE_REBOOT";
+    case StopCause.STOP_CAUSE_CRASH:
+      return "STOP_CAUSE_CRASH";
+    case StopCause.STOP_CAUSE_DESTROY:
+      return "STOP_CAUSE_DESTROY";
+    case StopCause.STOP_CAUSE_FAILED:
+      return "STOP_CAUSE_FAILED";
+    case StopCause.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+/**
+ * How the guest stopped: the engine's exit record (exit.json, written before it exits), and what a preserved
+ * engine reports.
+ */
+export interface GuestStop {
+  status: DomainStatus | undefined;
+  cause: StopCause;
+}
+
+export interface WatchEventsRequest {
+}
+
+export interface WatchEventsResponse {
+  kind:
+    | //
+    /** The guest stopped and its lifecycle action is PRESERVE: vCPUs stopped; memory, console and socket kept. */
+    { $case: "preserved"; value: GuestStop }
+    | //
+    /** A device stopped working (e.g. virtio DEVICE_NEEDS_RESET after the guest broke a queue). */
+    { $case: "deviceFailure"; value: DeviceFailure }
+    | undefined;
+}
+
+export interface DeviceFailure {
+  /** The device's id in the spec (devices[].id). */
+  deviceId: string;
+  message: string;
+}
 
 export interface SetBalloonTargetRequest {
   /** Bytes of guest RAM the guest should give back: a multiple of 4 KiB, at most the domain's memory. */
@@ -82,7 +176,11 @@ export interface GetStateResponse {
     | EngineCounters
     | undefined;
   /** Set when the domain has a balloon device. */
-  balloon: BalloonStats | undefined;
+  balloon:
+    | BalloonStats
+    | undefined;
+  /** Set while the guest is stopped and PRESERVE keeps the engine (reattach reports it as it was). */
+  preserved: GuestStop | undefined;
 }
 
 export interface EngineCounters {
@@ -107,6 +205,337 @@ export interface StreamConsoleResponse {
   /** Another client took the input with force. */
   { $case: "inputRevoked"; value: boolean } | undefined;
 }
+
+function createBaseGuestStop(): GuestStop {
+  return { status: undefined, cause: 0 };
+}
+
+export const GuestStop: MessageFns<GuestStop> = {
+  encode(message: GuestStop, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.status !== undefined) {
+      DomainStatus.encode(message.status, writer.uint32(10).fork()).join();
+    }
+    if (message.cause !== 0) {
+      writer.uint32(16).int32(message.cause);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GuestStop {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGuestStop();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.status = DomainStatus.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.cause = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GuestStop {
+    return {
+      status: isSet(object.status) ? DomainStatus.fromJSON(object.status) : undefined,
+      cause: isSet(object.cause) ? stopCauseFromJSON(object.cause) : 0,
+    };
+  },
+
+  toJSON(message: GuestStop): unknown {
+    const obj: any = {};
+    if (message.status !== undefined) {
+      obj.status = DomainStatus.toJSON(message.status);
+    }
+    if (message.cause !== 0) {
+      obj.cause = stopCauseToJSON(message.cause);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GuestStop>): GuestStop {
+    return GuestStop.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GuestStop>): GuestStop {
+    const message = createBaseGuestStop();
+    message.status = (object.status !== undefined && object.status !== null)
+      ? DomainStatus.fromPartial(object.status)
+      : undefined;
+    message.cause = object.cause ?? 0;
+    return message;
+  },
+};
+
+function createBaseWatchEventsRequest(): WatchEventsRequest {
+  return {};
+}
+
+export const WatchEventsRequest: MessageFns<WatchEventsRequest> = {
+  encode(_: WatchEventsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchEventsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchEventsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): WatchEventsRequest {
+    return {};
+  },
+
+  toJSON(_: WatchEventsRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<WatchEventsRequest>): WatchEventsRequest {
+    return WatchEventsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<WatchEventsRequest>): WatchEventsRequest {
+    const message = createBaseWatchEventsRequest();
+    return message;
+  },
+};
+
+function createBaseWatchEventsResponse(): WatchEventsResponse {
+  return { kind: undefined };
+}
+
+export const WatchEventsResponse: MessageFns<WatchEventsResponse> = {
+  encode(message: WatchEventsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.kind?.$case) {
+      case "preserved":
+        GuestStop.encode(message.kind.value, writer.uint32(10).fork()).join();
+        break;
+      case "deviceFailure":
+        DeviceFailure.encode(message.kind.value, writer.uint32(18).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchEventsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchEventsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.kind = { $case: "preserved", value: GuestStop.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.kind = { $case: "deviceFailure", value: DeviceFailure.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WatchEventsResponse {
+    return {
+      kind: isSet(object.preserved)
+        ? { $case: "preserved", value: GuestStop.fromJSON(object.preserved) }
+        : isSet(object.deviceFailure)
+        ? { $case: "deviceFailure", value: DeviceFailure.fromJSON(object.deviceFailure) }
+        : isSet(object.device_failure)
+        ? { $case: "deviceFailure", value: DeviceFailure.fromJSON(object.device_failure) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: WatchEventsResponse): unknown {
+    const obj: any = {};
+    if (message.kind?.$case === "preserved") {
+      obj.preserved = GuestStop.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "deviceFailure") {
+      obj.deviceFailure = DeviceFailure.toJSON(message.kind.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<WatchEventsResponse>): WatchEventsResponse {
+    return WatchEventsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<WatchEventsResponse>): WatchEventsResponse {
+    const message = createBaseWatchEventsResponse();
+    switch (object.kind?.$case) {
+      case "preserved": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "preserved", value: GuestStop.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+      case "deviceFailure": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "deviceFailure", value: DeviceFailure.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseDeviceFailure(): DeviceFailure {
+  return { deviceId: "", message: "" };
+}
+
+export const DeviceFailure: MessageFns<DeviceFailure> = {
+  encode(message: DeviceFailure, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.deviceId !== "") {
+      writer.uint32(10).string(message.deviceId);
+    }
+    if (message.message !== "") {
+      writer.uint32(18).string(message.message);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeviceFailure {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeviceFailure();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.deviceId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeviceFailure {
+    return {
+      deviceId: isSet(object.deviceId)
+        ? globalThis.String(object.deviceId)
+        : isSet(object.device_id)
+        ? globalThis.String(object.device_id)
+        : "",
+      message: isSet(object.message) ? globalThis.String(object.message) : "",
+    };
+  },
+
+  toJSON(message: DeviceFailure): unknown {
+    const obj: any = {};
+    if (message.deviceId !== "") {
+      obj.deviceId = message.deviceId;
+    }
+    if (message.message !== "") {
+      obj.message = message.message;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DeviceFailure>): DeviceFailure {
+    return DeviceFailure.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DeviceFailure>): DeviceFailure {
+    const message = createBaseDeviceFailure();
+    message.deviceId = object.deviceId ?? "";
+    message.message = object.message ?? "";
+    return message;
+  },
+};
 
 function createBaseSetBalloonTargetRequest(): SetBalloonTargetRequest {
   return { targetBytes: 0 };
@@ -785,7 +1214,14 @@ export const GetStateRequest: MessageFns<GetStateRequest> = {
 };
 
 function createBaseGetStateResponse(): GetStateResponse {
-  return { domainId: "", spec: undefined, status: undefined, counters: undefined, balloon: undefined };
+  return {
+    domainId: "",
+    spec: undefined,
+    status: undefined,
+    counters: undefined,
+    balloon: undefined,
+    preserved: undefined,
+  };
 }
 
 export const GetStateResponse: MessageFns<GetStateResponse> = {
@@ -804,6 +1240,9 @@ export const GetStateResponse: MessageFns<GetStateResponse> = {
     }
     if (message.balloon !== undefined) {
       BalloonStats.encode(message.balloon, writer.uint32(42).fork()).join();
+    }
+    if (message.preserved !== undefined) {
+      GuestStop.encode(message.preserved, writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -861,6 +1300,14 @@ export const GetStateResponse: MessageFns<GetStateResponse> = {
             message.balloon = BalloonStats.decode(reader, reader.uint32());
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.preserved = GuestStop.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -884,6 +1331,7 @@ export const GetStateResponse: MessageFns<GetStateResponse> = {
       status: isSet(object.status) ? DomainStatus.fromJSON(object.status) : undefined,
       counters: isSet(object.counters) ? EngineCounters.fromJSON(object.counters) : undefined,
       balloon: isSet(object.balloon) ? BalloonStats.fromJSON(object.balloon) : undefined,
+      preserved: isSet(object.preserved) ? GuestStop.fromJSON(object.preserved) : undefined,
     };
   },
 
@@ -903,6 +1351,9 @@ export const GetStateResponse: MessageFns<GetStateResponse> = {
     }
     if (message.balloon !== undefined) {
       obj.balloon = BalloonStats.toJSON(message.balloon);
+    }
+    if (message.preserved !== undefined) {
+      obj.preserved = GuestStop.toJSON(message.preserved);
     }
     return obj;
   },
@@ -924,6 +1375,9 @@ export const GetStateResponse: MessageFns<GetStateResponse> = {
       : undefined;
     message.balloon = (object.balloon !== undefined && object.balloon !== null)
       ? BalloonStats.fromPartial(object.balloon)
+      : undefined;
+    message.preserved = (object.preserved !== undefined && object.preserved !== null)
+      ? GuestStop.fromPartial(object.preserved)
       : undefined;
     return message;
   },
@@ -1426,6 +1880,19 @@ export const EngineServiceService = {
       Buffer.from(SetBalloonTargetResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): SetBalloonTargetResponse => SetBalloonTargetResponse.decode(value),
   },
+  /**
+   * What hvd cannot learn from the engine's exit: the guest stopped and PRESERVE kept its engine, or a device
+   * failed. A stop already preserved is sent first. Ends when the engine does.
+   */
+  watchEvents: {
+    path: "/hypervisor.engine.v1.EngineService/WatchEvents" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: WatchEventsRequest): Buffer => Buffer.from(WatchEventsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): WatchEventsRequest => WatchEventsRequest.decode(value),
+    responseSerialize: (value: WatchEventsResponse): Buffer => Buffer.from(WatchEventsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): WatchEventsResponse => WatchEventsResponse.decode(value),
+  },
 } as const;
 
 export interface EngineServiceServer extends UntypedServiceImplementation {
@@ -1446,6 +1913,11 @@ export interface EngineServiceServer extends UntypedServiceImplementation {
   reset: handleUnaryCall<ResetRequest, ResetResponse>;
   /** Asks the guest's balloon driver for a balloon of this size (a config change on the balloon device). */
   setBalloonTarget: handleUnaryCall<SetBalloonTargetRequest, SetBalloonTargetResponse>;
+  /**
+   * What hvd cannot learn from the engine's exit: the guest stopped and PRESERVE kept its engine, or a device
+   * failed. A stop already preserved is sent first. Ends when the engine does.
+   */
+  watchEvents: handleServerStreamingCall<WatchEventsRequest, WatchEventsResponse>;
 }
 
 export interface EngineServiceClient extends Client {
@@ -1555,6 +2027,16 @@ export interface EngineServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: SetBalloonTargetResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * What hvd cannot learn from the engine's exit: the guest stopped and PRESERVE kept its engine, or a device
+   * failed. A stop already preserved is sent first. Ends when the engine does.
+   */
+  watchEvents(request: WatchEventsRequest, options?: Partial<CallOptions>): ClientReadableStream<WatchEventsResponse>;
+  watchEvents(
+    request: WatchEventsRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<WatchEventsResponse>;
 }
 
 export const EngineServiceClient = makeGenericClientConstructor(

@@ -69,7 +69,7 @@ describe('Debian Linux on a KVM domain', () => {
     const vm = await Vm.create({ domainId: 'kvm-linux', spec, logger: pino({ level: 'silent' }) });
     const chunks: Buffer[] = [];
     vm.console.attach({ send: (b) => chunks.push(Buffer.from(b)), revokeInput: () => {}, close: () => {} }, { skipScrollback: false, input: false, force: false });
-    const stopped = new Promise<DomainStatus>((resolve) => vm.once('stopped', resolve));
+    const stopped = new Promise<DomainStatus>((resolve) => vm.once('stopped', (stop) => resolve(stop.status!)));
     vm.resume();
     const status = await stopped;
     const out = Buffer.concat(chunks).toString('latin1');

@@ -25,7 +25,7 @@ async function boot(type: DomainType, cmdline: string): Promise<{ status: Domain
   const vm = await Vm.create({ domainId: 'kvm-vm-test', spec, logger: pino({ level: 'silent' }) });
   const chunks: Buffer[] = [];
   vm.console.attach({ send: (b) => chunks.push(Buffer.from(b)), revokeInput: () => {}, close: () => {} }, { skipScrollback: false, input: false, force: false });
-  const stopped = new Promise<DomainStatus>((resolve) => vm.once('stopped', resolve));
+  const stopped = new Promise<DomainStatus>((resolve) => vm.once('stopped', (stop) => resolve(stop.status!)));
   vm.resume();
   const status = await stopped;
   return { status, console: Buffer.concat(chunks).toString('latin1') };
