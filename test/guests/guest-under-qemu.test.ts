@@ -3,7 +3,8 @@
  * start_info parsing, actions) independently of hv's engine. Skipped with a printed reason without QEMU.
  */
 import { spawn } from 'node:child_process';
-import { accessSync, constants, readFileSync } from 'node:fs';
+import { accessSync, closeSync, constants, mkdtempSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { QemuSocketPeer } from './qemu-socket-peer';
@@ -70,6 +71,8 @@ interface RunOptions {
 
 /** How long a never-exiting guest is watched after stopWhen appears (it must stay quiet and alive). */
 const STOP_GRACE_MS = 500;
+/** How often the serial output file is read for new bytes. */
+const OUTPUT_POLL_MS = 10;
 
 function runGuest(machine: Machine, cmdline: string, options: RunOptions = {}): Promise<QemuRun> {
   const steps = options.steps ?? [];
@@ -81,8 +84,15 @@ function runGuest(machine: Machine, cmdline: string, options: RunOptions = {}): 
     '-kernel', pvh, '-append', cmdline,
     ...(options.extraArgs ?? []),
   ];
+  // The guest's serial output goes to a regular file, never a pipe: QEMU drops a UART byte after a few failed writes,
+  // which a socket full of one-byte writes gives it on a loaded machine.
+  const dir = mkdtempSync(join(tmpdir(), 'hv-qemu-'));
+  const outputFile = join(dir, 'serial.out');
+  const outputFd = openSync(outputFile, 'w+');
   return new Promise((resolve, reject) => {
-    const child = spawn(qemu as string, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(qemu as string, args, { stdio: ['pipe', outputFd, 'pipe'] });
+    const input = child.stdin!;
+    const diagnostics = child.stderr!;
     let output = '';
     let stderr = '';
     const pending = [...steps];
@@ -91,29 +101,41 @@ function runGuest(machine: Machine, cmdline: string, options: RunOptions = {}): 
       child.kill('SIGKILL');
       reject(new Error(`QEMU (${machine}, ${cmdline}) did not exit within ${RUN_TIMEOUT_MS} ms; output:\n${output}`));
     }, RUN_TIMEOUT_MS);
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => {
-      output += chunk;
+    const chunk = Buffer.alloc(64 * 1024);
+    let bytes = Buffer.alloc(0);
+    const readMore = (): void => {
+      for (let n; (n = readSync(outputFd, chunk, 0, chunk.length, bytes.length)) > 0; ) bytes = Buffer.concat([bytes, chunk.subarray(0, n)]);
+      const text = bytes.toString('utf8');
+      if (text === output) return;
+      output = text;
       options.onOutput?.(output);
       while (pending.length > 0 && output.includes(pending[0].waitFor)) {
-        child.stdin.write(pending.shift()!.send);
+        input.write(pending.shift()!.send);
       }
       if (options.stopWhen !== undefined && output.includes(options.stopWhen) && !stopping) {
         stopping = true;
         setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
       }
-    });
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', (error) => {
+    };
+    const poll = setInterval(readMore, OUTPUT_POLL_MS);
+    diagnostics.setEncoding('utf8');
+    diagnostics.on('data', (chunk: string) => (stderr += chunk));
+    const cleanUp = (): void => {
       clearTimeout(timer);
+      clearInterval(poll);
+      closeSync(outputFd);
+      rmSync(dir, { recursive: true, force: true });
+    };
+    child.on('error', (error) => {
+      cleanUp();
       reject(error);
     });
     child.on('close', (status, signal) => {
-      clearTimeout(timer);
+      readMore();
+      cleanUp();
       resolve({ status, killed: signal === 'SIGKILL', output, stderr, lines: output.split('\n').filter((line) => line !== '') });
     });
-    if (steps.length === 0) child.stdin.end();
+    if (steps.length === 0) input.end();
   });
 }
 
