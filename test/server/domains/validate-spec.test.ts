@@ -91,12 +91,12 @@ describe('validateSpec', async () => {
     await expect(validateSpec(raw, ctx)).resolves.toBeDefined();
   });
 
-  it('refuses devices and lifecycle actions that are not built yet, naming them', async () => {
+  it('refuses a nic on a missing tap and lifecycle actions that are not built yet, naming them', async () => {
     const spec = good();
-    spec.devices = [{ id: '', kind: { $case: 'nic', value: { tap: 'tap0', mac: '' } } }];
+    spec.devices = [{ id: '', kind: { $case: 'nic', value: { tap: 'hv-no-such-tap', mac: '' } } }];
     spec.lifecycle = { onPoweroff: LifecycleAction.LIFECYCLE_ACTION_PRESERVE, onReboot: 0, onCrash: 0 };
     const bad = await violations(spec);
-    expect(bad['spec.devices[0]']).toMatch(/nic devices are not supported yet/);
+    expect(bad['spec.devices[0].nic.tap']).toMatch(/does not exist on this host/);
     expect(bad['spec.lifecycle.on_poweroff']).toMatch(/only DESTROY and RESTART/);
   });
 });
