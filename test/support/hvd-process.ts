@@ -24,8 +24,13 @@ export interface HvdUnderTest {
   kill(): Promise<void>;
 }
 
+/** Where hvd runs: `netns` puts it (and so its engines) in that network namespace (`ip netns exec`). */
+export interface HvdPlacement {
+  netns?: string;
+}
+
 /** Starts hvd in a fresh temporary directory, or again in `reuseDir` (a restart: same socket, run and state dirs). */
-export async function startHvd(reuseDir?: string, extraArgs: readonly string[] = []): Promise<HvdUnderTest> {
+export async function startHvd(reuseDir?: string, extraArgs: readonly string[] = [], placement: HvdPlacement = {}): Promise<HvdUnderTest> {
   if (!fs.existsSync(HVD_MAIN)) throw new Error(`${HVD_MAIN} is missing: run 'npm run build' first`);
   // Short paths: unix socket paths must stay under 108 bytes.
   const dir = reuseDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'hv-'));
@@ -33,7 +38,9 @@ export async function startHvd(reuseDir?: string, extraArgs: readonly string[] =
   const runDir = path.join(dir, 'run');
   const stateDir = path.join(dir, 'state');
   const args = [HVD_MAIN, '--socket', socket, '--run-dir', runDir, '--state-dir', stateDir, '--log-level', 'warn', ...extraArgs];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+  // ip netns exec execs the command itself, so the child's pid is still hvd's.
+  const [command, argv] = placement.netns ? ['ip', ['netns', 'exec', placement.netns, process.execPath, ...args]] : [process.execPath, args];
+  const child = spawn(command, argv, { stdio: ['ignore', 'inherit', 'inherit'] });
   // A restarted hvd finds the old socket file: wait until the new process answers on it.
   await waitFor(() => fs.existsSync(socket), 10_000, `hvd socket ${socket}`);
   const clients = connect(socket);

@@ -68,6 +68,7 @@ void guest_main(u32 ebx)
     if (word_equals(action, length, "rtc")) action_rtc();
     if (word_starts_with(action, length, "virtio-rng")) action_virtio_rng(action_number(action, length, 10, DEFAULT_RNG_BYTES));
     if (word_equals(action, length, "virtio-blk")) action_virtio_blk(cmdline);
+    if (word_equals(action, length, "virtio-net")) action_virtio_net(cmdline);
     if (word_starts_with(action, length, "pci-fuzz:")) action_pci_fuzz(action_number(action, length, 8, 0), cmdline);
     bad_action(action, length);
 }

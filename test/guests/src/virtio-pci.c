@@ -87,7 +87,7 @@ static volatile u8 *capability_address(const struct pci_function *f, u8 cap)
 
 int virtio_pci_find(u32 device_type, struct virtio_pci *vp)
 {
-    const char *name = device_type == VIRTIO_ID_BLOCK ? "virtio-blk" : "virtio-rng";
+    const char *name = device_type == VIRTIO_ID_BLOCK ? "virtio-blk" : device_type == VIRTIO_ID_NET ? "virtio-net" : "virtio-rng";
     if (!pci_find(VIRTIO_PCI_VENDOR_ID, VIRTIO_PCI_DEVICE_ID_BASE + device_type, &vp->pci)) return virtio_error(name, "no device");
     pci_enable_memory(&vp->pci);
     vp->common = vp->isr = vp->device_cfg = vp->notify_base = 0;
