@@ -83,6 +83,16 @@ describe.skipIf(noNetns !== undefined)('virtio-net on a host tap', () => {
     }
   });
 
+  it('refuses to start a second domain on a tap a running one holds, saying the tap is in use', async () => {
+    const holder = await calls.create(guestSpec(guests.pvh, 'action=hlt', { devices: [nic(TAP)] }));
+    try {
+      const busy = await rejection(calls.create(guestSpec(guests.pvh, 'action=hlt', { devices: [nic(TAP)] })));
+      expect(busy.details).toContain(`tap "${TAP}" is in use by another process`);
+    } finally {
+      await calls.destroy(holder.id);
+    }
+  });
+
   it('survives a hostile guest: bad transmit chains are refused, and a flood it posts no buffers for is dropped and counted', async () => {
     const mac = '02:00:00:00:be:ef';
     netns.addNeighbour(GUEST_IP, mac, TAP);
