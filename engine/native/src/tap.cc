@@ -58,6 +58,7 @@ Tap::Tap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Tap>(info) {
     throw ErrnoError(env, "tap " + name_, ENODEV);
   }
   fd_ = fd;
+  frame_.resize(kMaxFrame);
   onFrame_ = Napi::Persistent(info[1].As<Napi::Function>());
   context_ = new Napi::AsyncContext(env, "hv.Tap");
   // Frames are read on the loop thread when libuv's poll says the fd is readable: never a blocking read.
@@ -113,9 +114,8 @@ void Tap::OnReadable(uv_poll_t* handle, int status, int events) {
 }
 
 void Tap::ReadFrames() {
-  static uint8_t buffer[kMaxFrame];  // the loop thread is the only reader: frames are copied out at once
   for (int i = 0; i < kFramesPerWake && fd_ >= 0; i++) {
-    ssize_t n = ::read(fd_, buffer, sizeof buffer);
+    ssize_t n = ::read(fd_, frame_.data(), frame_.size());
     if (n < 0) {
       if (errno == EAGAIN || errno == EINTR) return;
       Napi::Error e = ErrnoError(Env(), "tap " + name_ + " read", errno);
@@ -124,7 +124,7 @@ void Tap::ReadFrames() {
       return;
     }
     Napi::HandleScope scope(Env());
-    Deliver(Env().Null(), Napi::Buffer<uint8_t>::Copy(Env(), buffer, static_cast<size_t>(n)));
+    Deliver(Env().Null(), Napi::Buffer<uint8_t>::Copy(Env(), frame_.data(), static_cast<size_t>(n)));
   }
 }
 

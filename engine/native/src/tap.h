@@ -6,6 +6,7 @@
 #include <uv.h>
 
 #include <string>
+#include <vector>
 
 namespace hv {
 
@@ -26,6 +27,7 @@ class Tap : public Napi::ObjectWrap<Tap> {
 
   int fd_ = -1;
   std::string name_;
+  std::vector<uint8_t> frame_;  // one frame read at a time, copied out at once
   uv_poll_t* poll_ = nullptr;  // owned until its uv_close callback frees it
   Napi::FunctionReference onFrame_;
   Napi::AsyncContext* context_ = nullptr;
