@@ -118,11 +118,11 @@ u32 build_udp(u8 *frame, const struct net_endpoint *from, const struct net_endpo
     if (length > UDP_MAX_PAYLOAD) return 0;
     u8 *ip = frame + eth_header(frame, to->mac, from->mac, ETHERTYPE_IPV4);
     u8 *udp = ip + IPV4_HEADER;
-    static u16 next_id = 1;
+    static u16 next_id; /* .bss, not .data: the raw image stays the text segment alone */
     ip[0] = IPV4_VERSION_IHL;
     ip[1] = 0;
     put16(ip + 2, (u16)(IPV4_HEADER + UDP_HEADER + length));
-    put16(ip + 4, next_id++);
+    put16(ip + 4, ++next_id);
     put16(ip + 6, IPV4_FLAG_DF);
     ip[8] = IPV4_TTL;
     ip[9] = IP_PROTO_UDP;
