@@ -13,7 +13,8 @@
         "src/kvm-eventfd.cc",
         "src/kvm-layout.cc",
         "src/kvm-vcpu-thread.cc",
-        "src/host-cpuid.cc"
+        "src/host-cpuid.cc",
+        "src/tap.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "_GNU_SOURCE"],

@@ -6,9 +6,11 @@ import { spawn } from 'node:child_process';
 import { accessSync, closeSync, constants, mkdtempSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createNetns, netnsUnavailable, UdpPeer, type TestNetns } from '../support/netns';
 import { QemuSocketPeer } from './qemu-socket-peer';
 import { createKnownDisk, expectedSectorLines, knownSector, SECTOR_SIZE, writePattern } from './virtio-disk-image';
+import { expectExchange, GUEST_IP, HOST_IP, NET_PORT, netCmdline, talkToGuest } from './virtio-net-exchange';
 
 const QEMU_BINARY = 'qemu-system-x86_64';
 /** Guest RAM given to QEMU, in MiB. */
@@ -67,6 +69,8 @@ interface RunOptions {
   extraArgs?: string[];
   /** Called with the whole serial output each time more arrives (to drive a monitor or a port). */
   onOutput?: (output: string) => void;
+  /** Runs QEMU inside this network namespace (for -netdev tap). */
+  netns?: TestNetns;
 }
 
 /** How long a never-exiting guest is watched after stopWhen appears (it must stay quiet and alive). */
@@ -90,7 +94,8 @@ function runGuest(machine: Machine, cmdline: string, options: RunOptions = {}): 
   const outputFile = join(dir, 'serial.out');
   const outputFd = openSync(outputFile, 'w+');
   return new Promise((resolve, reject) => {
-    const child = spawn(qemu as string, args, { stdio: ['pipe', outputFd, 'pipe'] });
+    const [command, argv] = options.netns ? options.netns.exec(qemu as string, args) : [qemu as string, args];
+    const child = spawn(command, argv, { stdio: ['pipe', outputFd, 'pipe'] });
     const input = child.stdin!;
     const diagnostics = child.stderr!;
     let output = '';
@@ -329,6 +334,37 @@ describe.skipIf(qemu === undefined)('the test guest\'s PCI and virtio drivers un
     expect(run.lines).toContain(expectedSectorLines(1)[0]);
     expect(run.lines).toContain('hv-guest: virtio-blk write sector=3 status=1 flush=0 read=0 readback=differs');
     expect(Buffer.from(readFileSync(disk).subarray(3 * SECTOR_SIZE, 4 * SECTOR_SIZE)).equals(Buffer.from(knownSector(3)))).toBe(true);
+  });
+});
+
+const noNetns = qemu === undefined ? undefined : netnsUnavailable();
+if (noNetns !== undefined) console.warn(`guest-under-qemu: virtio-net skipped, ${noNetns}`);
+
+describe.skipIf(qemu === undefined || noNetns !== undefined)("the test guest's virtio-net driver under QEMU (honest driver)", () => {
+  const GUEST_MAC = '52:54:00:aa:bb:cc';
+  let netns: TestNetns;
+  let peer: UdpPeer;
+
+  beforeAll(async () => {
+    netns = createNetns();
+    netns.addTap('hvtap0', `${HOST_IP}/24`);
+    netns.addNeighbour(GUEST_IP, GUEST_MAC, 'hvtap0');
+    peer = new UdpPeer(netns, HOST_IP, NET_PORT);
+    await peer.started();
+  });
+  afterAll(() => {
+    peer?.stop();
+    netns?.remove();
+  });
+
+  it('virtio-net resolves the host by ARP, sends it UDP, and prints and echoes what the host sends back', async () => {
+    const running = runGuest('pc', netCmdline(), {
+      netns,
+      extraArgs: ['-netdev', 'tap,id=n0,ifname=hvtap0,script=no,downscript=no', '-device', `virtio-net-pci,netdev=n0,disable-legacy=on,mac=${GUEST_MAC}`],
+    });
+    await talkToGuest(peer, GUEST_MAC);
+    const run = await running;
+    expectExchange(run.lines, run.output, peer, GUEST_MAC);
   });
 });
 

@@ -54,7 +54,7 @@ function probe(code: string, env: NodeJS.ProcessEnv) {
 beforeAll(async () => {
   // Built once, only when a source is newer than the sanitizer addon (engine/native/build-asan.sh --if-stale).
   execFileSync('bash', [path.join(REPO, 'engine/native/build-asan.sh'), '--if-stale'], { stdio: ['ignore', 'ignore', 'inherit'] });
-  hvd = await startHvd(undefined, [], logTo(reportDir));
+  hvd = await startHvd(undefined, [], { env: logTo(reportDir) });
 }, BUILD_TIMEOUT_MS);
 
 afterAll(async () => {

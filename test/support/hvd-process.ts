@@ -24,11 +24,14 @@ export interface HvdUnderTest {
   kill(): Promise<void>;
 }
 
-/**
- * Starts hvd in a fresh temporary directory, or again in `reuseDir` (a restart: same socket, run and state dirs);
- * `env` replaces the environment hvd (and so its engines) inherits.
- */
-export async function startHvd(reuseDir?: string, extraArgs: readonly string[] = [], env: NodeJS.ProcessEnv = process.env): Promise<HvdUnderTest> {
+/** Where and how hvd runs: `netns` puts it (and so its engines) in that network namespace (`ip netns exec`); `env` replaces the environment hvd and its engines inherit. */
+export interface HvdPlacement {
+  netns?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Starts hvd in a fresh temporary directory, or again in `reuseDir` (a restart: same socket, run and state dirs). */
+export async function startHvd(reuseDir?: string, extraArgs: readonly string[] = [], placement: HvdPlacement = {}): Promise<HvdUnderTest> {
   if (!fs.existsSync(HVD_MAIN)) throw new Error(`${HVD_MAIN} is missing: run 'npm run build' first`);
   // Short paths: unix socket paths must stay under 108 bytes.
   const dir = reuseDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'hv-'));
@@ -36,7 +39,9 @@ export async function startHvd(reuseDir?: string, extraArgs: readonly string[] =
   const runDir = path.join(dir, 'run');
   const stateDir = path.join(dir, 'state');
   const args = [HVD_MAIN, '--socket', socket, '--run-dir', runDir, '--state-dir', stateDir, '--log-level', 'warn', ...extraArgs];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'], env });
+  // ip netns exec execs the command itself, so the child's pid is still hvd's.
+  const [command, argv] = placement.netns ? ['ip', ['netns', 'exec', placement.netns, process.execPath, ...args]] : [process.execPath, args];
+  const child = spawn(command, argv, { stdio: ['ignore', 'inherit', 'inherit'], env: placement.env ?? process.env });
   // A restarted hvd finds the old socket file: wait until the new process answers on it.
   await waitFor(() => fs.existsSync(socket), 10_000, `hvd socket ${socket}`);
   const clients = connect(socket);

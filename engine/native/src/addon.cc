@@ -1,4 +1,4 @@
-// hv_native: the thin native layer. One wrapped class per object (GuestMemory, EmulatedCpu, Kvm); TypeScript
+// hv_native: the thin native layer. One wrapped class per object (GuestMemory, EmulatedCpu, Kvm, Tap); TypeScript
 // (engine/src/native/addon.ts) validates arguments before calling in.
 #include <napi.h>
 
@@ -13,6 +13,7 @@
 #include "kvm-vcpu.h"
 #include "kvm-vm.h"
 #include "kvm.h"
+#include "tap.h"
 #ifdef HV_TEST_PROBES
 #include "test-probes.h"
 #endif
@@ -66,6 +67,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("VcpuFd", VcpuFd::Init(env));
   exports.Set("EventFd", EventFd::Init(env));
   exports.Set("VcpuThread", VcpuThread::Init(env));
+  exports.Set("Tap", Tap::Init(env));
   exports.Set("vcpuThreadConstants", VcpuThread::Constants(env));
   exports.Set("cpuid", Napi::Function::New(env, HostCpuid, "cpuid"));
   exports.Set("ucStrerror", Napi::Function::New(env, UcStrerror, "ucStrerror"));

@@ -97,6 +97,15 @@ export interface NativeEventFd {
   close(): void;
 }
 
+/** An open tap (engine/native/src/tap.cc): frames arrive through the constructor's callback, between slices. */
+export interface NativeTap {
+  readonly name: string;
+  /** Sends one Ethernet frame: 0, or the errno when the kernel refused it (EAGAIN: its queue is full). */
+  write(frame: Uint8Array): number;
+  /** Stops reading and closes the fd (safe to call twice). */
+  close(): void;
+}
+
 /**
  * One vCPU on a native thread of its own (engine/native/src/kvm-vcpu-thread.h): writes posted, reads waited for.
  * Driven by KVM_RUN on a VcpuFd, or by a Unicorn x86-64 engine over a GuestMemory (how tests drive it here).
@@ -185,6 +194,8 @@ export interface NativeAddon {
   VcpuFd: new (vm: NativeVmFd, id: number) => NativeVcpuFd;
   EventFd: new () => NativeEventFd;
   VcpuThread: new (cpu: NativeVcpuFd | NativeVcpuThreadEmulated) => NativeVcpuThread;
+  /** Attaches to the existing tap `name`; throws an Error with `code` (ENODEV, EBUSY, EPERM, EINVAL, ...). */
+  Tap: new (name: string, onFrame: (error: Error | null, frame?: Uint8Array) => void) => NativeTap;
   vcpuThreadConstants: VcpuThreadConstants;
   cpuid(leaf: number, subleaf: number): [number, number, number, number];
   /** uc_strerror text for a uc_err code. */

@@ -10,6 +10,7 @@ export {
   type NativeKvm,
   type NativeSegment,
   type NativeSregs,
+  type NativeTap,
   type EmulatedConstants,
   type KvmConstants,
 } from './addon';

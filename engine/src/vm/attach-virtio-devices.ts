@@ -1,8 +1,8 @@
 /**
  * The domain's virtio devices (spec.devices) on PCI bus 0: each device model behind its own modern virtio-pci
- * transport, in slot order as listed (disk → virtio-blk with a raw file backend, rng → virtio-rng, console →
- * virtio-console behind its own ConsoleHub, balloon → virtio-balloon). Queue notifies end the emulated time slice
- * so the backend work they start is picked up at once.
+ * transport, in slot order as listed (disk → virtio-blk with a raw file backend, rng → virtio-rng, nic → virtio-net
+ * on an existing host tap, console → virtio-console behind its own ConsoleHub, balloon → virtio-balloon). Queue
+ * notifies end the emulated time slice so the backend work they start is picked up at once.
  */
 import type { DeviceSpec } from '../../../gen/hypervisor/v1/domain';
 import type { Doorbells } from '../accel/doorbells';
@@ -11,8 +11,9 @@ import type { GuestMemoryMap } from '../memory/guest-memory-map';
 import { ConsoleHub } from '../console';
 import { formatPciAddress, type MsiSink, type PciRoot } from '../pci';
 import { VirtioBalloon } from '../virtio/balloon';
-import { RawFileBackend, VirtioBlk, type BlockBackend } from '../virtio/blk';
+import { RawFileBackend, VirtioBlk } from '../virtio/blk';
 import { VirtioConsole } from '../virtio/console';
+import { parseMac, TapBackend, VirtioNet } from '../virtio/net';
 import { VirtioRng } from '../virtio/rng';
 import { VirtioPciTransport } from '../virtio/transport';
 import type { VirtioDevice } from '../virtio/virtio-device';
@@ -55,7 +56,7 @@ export interface AttachedVirtioDevices {
 }
 
 export async function attachVirtioDevices(devices: readonly DeviceSpec[], options: AttachVirtioOptions): Promise<AttachedVirtioDevices> {
-  const backends: BlockBackend[] = [];
+  const backends: { close(): Promise<void> }[] = [];
   const transports: VirtioPciTransport[] = [];
   const consoles = new Map<string, ConsoleHub>();
   let balloon: AttachedBalloon | undefined;
@@ -75,6 +76,11 @@ export async function attachVirtioDevices(devices: readonly DeviceSpec[], option
         device = new VirtioBlk({ backend, serial: kind.value.serial, logger: options.logger, name });
       } else if (kind?.$case === 'rng') {
         device = new VirtioRng({ logger: options.logger, name });
+      } else if (kind?.$case === 'nic') {
+        const backend = TapBackend.open(kind.value.tap, options.logger);
+        backends.push(backend);
+        // hvd stores a generated MAC in the spec; an empty one here (a spec not from hvd) takes the device default.
+        device = new VirtioNet({ backend, mac: parseMac(kind.value.mac), logger: options.logger, name });
       } else if (kind?.$case === 'console') {
         // The hub feeds input as the guest posts receive buffers, like the UART's FIFO for the serial console.
         const hub: ConsoleHub = new ConsoleHub(options.consoleScrollbackBytes, (bytes) => port.offerInput(bytes));

@@ -1,5 +1,6 @@
 import { constants, promises as fs } from 'node:fs';
 import type { DeviceSpec } from '../../../gen/hypervisor/v1/domain';
+import { formatMac, generateMac, macProblem, parseMac, tapNameProblem } from '../../../engine/src/virtio/net';
 
 /** Longest virtio-blk serial: the GET_ID answer is 20 bytes. */
 export const MAX_DISK_SERIAL_BYTES = 20;
@@ -7,20 +8,24 @@ export const MAX_DISK_SERIAL_BYTES = 20;
 const DEVICE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 /** Each device takes a PCI slot on bus 0; slot 0 is the host bridge. */
 export const MAX_DEVICES = 31;
-/** Kinds the engine serves now; the others name the issue that brings them. */
-const SUPPORTED = new Set(['disk', 'rng', 'console', 'balloon']);
+/** Kinds the engine serves as PCI devices (pvpanic is a fixed ISA device of the platform, see below). */
+const SUPPORTED = new Set(['disk', 'rng', 'nic', 'console', 'balloon']);
 /** Longest balloon statistics period: one hour (0 disables statistics). */
 export const MAX_BALLOON_STATS_PERIOD_SECONDS = 3600;
+/** IFF_TAP in /sys/class/net/<name>/tun_flags: the tun/tap interface is a tap (Ethernet frames). */
+const IFF_TAP = 0x0002;
 
 /**
  * Checks spec.devices (fields named devices[i]...) and normalises them in place: empty ids become "<kind><n>"
  * (disk0, disk1, rng0) skipping ids taken by the spec; disks must be readable regular files, writable unless
- * read_only. `checkPath` applies the server's image-path policy when there is one.
+ * read_only; a nic's tap must be an existing tap on this host, used once, and an empty mac becomes one generated
+ * from `domainUuid` and the device's index. `checkPath` applies the server's image-path policy when there is one.
  */
 export async function validateDevices(
   devices: DeviceSpec[],
   fail: (field: string, description: string) => void,
   checkPath?: (field: string, path: string) => string | undefined,
+  domainUuid = '',
 ): Promise<void> {
   if (devices.length > MAX_DEVICES) fail('devices', `at most ${MAX_DEVICES} devices (one PCI slot each on bus 0)`);
   const taken = new Set<string>();
@@ -34,8 +39,12 @@ export async function validateDevices(
   let balloonAt: number | undefined;
   for (const [i, device] of devices.entries()) {
     const kind = device.kind?.$case;
+    if (kind === 'pvpanic') {
+      fail(`devices[${i}]`, 'every domain has the ISA pvpanic device at port 0x505: leave it out of devices');
+      continue;
+    }
     if (kind === undefined || !SUPPORTED.has(kind)) {
-      fail(`devices[${i}]`, `${kind ?? 'unknown'} devices are not supported yet (device models come with issue 3)`);
+      fail(`devices[${i}]`, `${kind ?? 'unknown'} devices are not supported`);
       continue;
     }
     if (device.id === '') {
@@ -53,7 +62,46 @@ export async function validateDevices(
         fail(`devices[${i}].balloon.stats_period_seconds`, `at most ${MAX_BALLOON_STATS_PERIOD_SECONDS} seconds; 0 disables statistics`);
       }
     }
+    if (device.kind?.$case === 'nic') await checkNic(device.kind.value, i, devices, domainUuid, fail);
   }
+}
+
+async function checkNic(
+  nic: { tap: string; mac: string },
+  index: number,
+  devices: DeviceSpec[],
+  domainUuid: string,
+  fail: (field: string, description: string) => void,
+): Promise<void> {
+  const at = `devices[${index}].nic`;
+  if (nic.mac === '') nic.mac = generateMac(domainUuid, index);
+  else {
+    const mac = parseMac(nic.mac);
+    const problem = mac ? macProblem(mac) : `"${nic.mac}" is not a MAC address (six hex octets: 52:54:00:12:34:56)`;
+    if (problem !== undefined) fail(`${at}.mac`, mac ? `${nic.mac} ${problem}` : problem);
+    else nic.mac = formatMac(mac!);
+  }
+  const nameProblem = tapNameProblem(nic.tap);
+  if (nameProblem !== undefined) {
+    fail(`${at}.tap`, nameProblem);
+    return;
+  }
+  const first = devices.findIndex((d) => d.kind?.$case === 'nic' && d.kind.value.tap === nic.tap);
+  if (first < index) {
+    fail(`${at}.tap`, `tap "${nic.tap}" is already used by devices[${first}] (a tap has one user)`);
+    return;
+  }
+  // The tap belongs to the host's network set-up (libvirt's managed='no'): hv attaches to it, never creates it.
+  let flags: number;
+  try {
+    flags = parseInt(await fs.readFile(`/sys/class/net/${nic.tap}/tun_flags`, 'utf8'), 16);
+  } catch (err) {
+    const exists = await fs.stat(`/sys/class/net/${nic.tap}`).then(() => true, () => false);
+    const code = (err as NodeJS.ErrnoException).code;
+    fail(`${at}.tap`, exists ? `"${nic.tap}" is not a tun/tap interface` : code === 'ENOENT' ? `tap "${nic.tap}" does not exist on this host` : (err as Error).message);
+    return;
+  }
+  if ((flags & IFF_TAP) === 0) fail(`${at}.tap`, `"${nic.tap}" is a tun interface (IP packets), not a tap (Ethernet frames)`);
 }
 
 async function checkDisk(

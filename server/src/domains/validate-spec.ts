@@ -114,7 +114,7 @@ export async function validateSpec(input: DomainSpec | undefined, ctx: SpecConte
     }
   }
 
-  await validateDevices(spec.devices, fail, ctx.checkPath?.bind(ctx));
+  await validateDevices(spec.devices, fail, ctx.checkPath?.bind(ctx), spec.uuid);
   const lifecycle = spec.lifecycle;
   for (const key of ['onPoweroff', 'onReboot', 'onCrash'] as const) {
     const action = lifecycle?.[key] ?? LifecycleAction.LIFECYCLE_ACTION_UNSPECIFIED;

@@ -17,6 +17,7 @@ void action_pci(void) __attribute__((noreturn));
 void action_virtio_rng(u32 count) __attribute__((noreturn));
 void action_virtio_rng_break(void) __attribute__((noreturn));
 void action_virtio_blk(const char *cmdline) __attribute__((noreturn));
+void action_virtio_net(const char *cmdline) __attribute__((noreturn));
 void action_pci_fuzz(u32 count, const char *cmdline) __attribute__((noreturn));
 void action_virtio_console(void) __attribute__((noreturn));
 void action_virtio_balloon(u32 ebx) __attribute__((noreturn));

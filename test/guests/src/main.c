@@ -69,6 +69,7 @@ void guest_main(u32 ebx)
     if (word_equals(action, length, "virtio-rng-break")) action_virtio_rng_break();
     if (word_starts_with(action, length, "virtio-rng")) action_virtio_rng(action_number(action, length, 10, DEFAULT_RNG_BYTES));
     if (word_equals(action, length, "virtio-blk")) action_virtio_blk(cmdline);
+    if (word_equals(action, length, "virtio-net")) action_virtio_net(cmdline);
     if (word_starts_with(action, length, "pci-fuzz:")) action_pci_fuzz(action_number(action, length, 8, 0), cmdline);
     if (word_equals(action, length, "virtio-console")) action_virtio_console();
     if (word_equals(action, length, "virtio-balloon")) action_virtio_balloon(ebx);

@@ -88,6 +88,7 @@ static volatile u8 *capability_address(const struct pci_function *f, u8 cap)
 static const char *device_name(u32 device_type)
 {
     switch (device_type) {
+    case VIRTIO_ID_NET: return "virtio-net";
     case VIRTIO_ID_BLOCK: return "virtio-blk";
     case VIRTIO_ID_CONSOLE: return "virtio-console";
     case VIRTIO_ID_RNG: return "virtio-rng";

@@ -8,6 +8,7 @@
 #include "io.h"
 #include "pci.h"
 
+#define VIRTIO_ID_NET 1                     /* virtio device type: network card */
 #define VIRTIO_ID_BLOCK 2                   /* virtio device type: block */
 #define VIRTIO_ID_CONSOLE 3                 /* virtio device type: console */
 #define VIRTIO_ID_RNG 4                     /* virtio device type: entropy source */

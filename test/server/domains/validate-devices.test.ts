@@ -20,10 +20,13 @@ const disk = (path: string, extra: Partial<{ readOnly: boolean; serial: string }
 const rng = (id = ''): DeviceSpec => ({ id, kind: { $case: 'rng', value: {} } });
 const consoleDevice = (): DeviceSpec => ({ id: '', kind: { $case: 'console', value: {} } });
 const balloon = (statsPeriodSeconds: number, deflateOnOom = false): DeviceSpec => ({ id: '', kind: { $case: 'balloon', value: { deflateOnOom, statsPeriodSeconds } } });
+const nic = (tap: string, mac = ''): DeviceSpec => ({ id: '', kind: { $case: 'nic', value: { tap, mac } } });
+const macOf = (device: DeviceSpec): string => (device.kind?.$case === 'nic' ? device.kind.value.mac : '');
+const UUID = '6f1d2c3b-0a9e-4b8c-9d7e-1f2a3b4c5d6e';
 
-async function check(devices: DeviceSpec[]): Promise<Record<string, string>> {
+async function check(devices: DeviceSpec[], uuid = UUID): Promise<Record<string, string>> {
   const bad: Record<string, string> = {};
-  await validateDevices(devices, (field, description) => (bad[field] = description));
+  await validateDevices(devices, (field, description) => (bad[field] = description), undefined, uuid);
   return bad;
 }
 
@@ -66,9 +69,47 @@ describe('validateDevices', () => {
     expect(await check(Array.from({ length: 31 }, () => rng()))).toEqual({});
   });
 
+  it('refuses nic taps that are malformed, missing, not taps, or used twice, naming devices[i].nic.tap', async () => {
+    const bad = await check([nic(''), nic('x'.repeat(16)), nic('a/b'), nic('hv-no-such-tap'), nic('lo'), nic('..')]);
+    expect(bad['devices[0].nic.tap']).toBe('required');
+    expect(bad['devices[1].nic.tap']).toMatch(/longer than 15 characters/);
+    expect(bad['devices[2].nic.tap']).toMatch(/letters, digits/);
+    expect(bad['devices[3].nic.tap']).toMatch(/"hv-no-such-tap" does not exist on this host/);
+    expect(bad['devices[4].nic.tap']).toMatch(/"lo" is not a tun\/tap interface/);
+    expect(bad['devices[5].nic.tap']).toMatch(/letters, digits/);
+    const twice = await check([nic('hv-no-such-tap'), nic('hv-no-such-tap')]);
+    expect(twice['devices[1].nic.tap']).toMatch(/already used by devices\[0\]/);
+  });
+
+  it('refuses group, zero and malformed MACs, naming devices[i].nic.mac, and normalises good ones to lower case', async () => {
+    const devices = [nic('lo', '01:00:5e:00:00:01'), nic('lo', 'ff:ff:ff:ff:ff:ff'), nic('lo', '00:00:00:00:00:00'), nic('lo', '52:54:00:12:34'), nic('lo', '52-54-00-12-34-56'), nic('lo', '02:AB:cd:00:00:01')];
+    const bad = await check(devices);
+    expect(bad['devices[0].nic.mac']).toMatch(/multicast\/broadcast/);
+    expect(bad['devices[1].nic.mac']).toMatch(/multicast\/broadcast/);
+    expect(bad['devices[2].nic.mac']).toMatch(/all zeros/);
+    expect(bad['devices[3].nic.mac']).toMatch(/not a MAC address/);
+    expect(bad['devices[4].nic.mac']).toMatch(/not a MAC address/);
+    expect(bad['devices[5].nic.mac']).toBeUndefined();
+    expect(macOf(devices[5])).toBe('02:ab:cd:00:00:01');
+  });
+
+  it('generates a locally administered unicast MAC from the domain uuid and device index: the same every time', async () => {
+    const first = [rng(), nic('lo'), nic('lo')];
+    await check(first);
+    const again = [rng(), nic('lo'), nic('lo')];
+    await check(again);
+    const other = [rng(), nic('lo')];
+    await check(other, '00000000-0000-4000-8000-000000000000');
+    expect(macOf(first[1])).toMatch(/^52:54:00(:[0-9a-f]{2}){3}$/);
+    expect([macOf(again[1]), macOf(again[2])]).toEqual([macOf(first[1]), macOf(first[2])]);
+    expect(macOf(first[2])).not.toBe(macOf(first[1]));
+    expect(macOf(other[1])).not.toBe(macOf(first[1]));
+    expect(first.map((d) => d.id)).toEqual(['rng0', 'nic0', 'nic1']);
+  });
+
   it('still refuses kinds without a device model, naming them', async () => {
     const bad = await check([{ id: '', kind: { $case: 'pvpanic', value: {} } }]);
-    expect(bad['devices[0]']).toMatch(/pvpanic devices are not supported yet/);
+    expect(bad['devices[0]']).toMatch(/every domain has the ISA pvpanic device at port 0x505/);
   });
 
   it('accepts console devices (ids console0, console1, ...) and one balloon', async () => {

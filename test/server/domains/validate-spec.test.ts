@@ -91,11 +91,11 @@ describe('validateSpec', async () => {
     await expect(validateSpec(raw, ctx)).resolves.toBeDefined();
   });
 
-  it('refuses devices that are not built yet, naming them', async () => {
+  it('refuses a nic on a missing tap, naming the field', async () => {
     const spec = good();
-    spec.devices = [{ id: '', kind: { $case: 'nic', value: { tap: 'tap0', mac: '' } } }];
+    spec.devices = [{ id: '', kind: { $case: 'nic', value: { tap: 'hv-no-such-tap', mac: '' } } }];
     const bad = await violations(spec);
-    expect(bad['spec.devices[0]']).toMatch(/nic devices are not supported yet/);
+    expect(bad['spec.devices[0].nic.tap']).toMatch(/does not exist on this host/);
   });
 
   it('takes every lifecycle action, PRESERVE included, and refuses an unknown one naming the field', async () => {

@@ -1,6 +1,6 @@
 /**
- * Where a virtio-net device's Ethernet frames go and come from: a tap device on the host (pending: opening one
- * needs the TUNSETIFF ioctl, which the native addon does not offer yet), or an in-process link to another device.
+ * Where a virtio-net device's Ethernet frames go and come from: a tap device on the host (TapBackend), or an
+ * in-process link to another device.
  * Frames are whole Ethernet frames without the virtio-net header.
  */
 export interface NetBackend {

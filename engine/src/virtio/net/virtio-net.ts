@@ -69,12 +69,15 @@ export class VirtioNet implements VirtioDevice {
   readonly stats: NetStats = { txFrames: 0, rxFrames: 0, rxDropped: 0, txErrors: 0 };
   private readonly config = new Uint8Array(NET_CONFIG_SIZE);
   private readonly errors: GuestErrorLog;
+  /** Received frames dropped, logged rate-limited like guest errors (a guest that posts no buffers causes them). */
+  private readonly drops: GuestErrorLog;
   private active: { rx?: VirtqueueHandle; tx?: VirtqueueHandle; interrupt: VirtioInterrupt } | undefined;
   private readonly backlog: Uint8Array[] = [];
   private readonly header = new Uint8Array(VIRTIO_NET_HDR_SIZE);
 
   constructor(private readonly options: VirtioNetOptions) {
     this.errors = new GuestErrorLog(options.name ?? 'virtio-net', options.logger ?? NULL_LOGGER);
+    this.drops = new GuestErrorLog(`${options.name ?? 'virtio-net'} rx`, options.logger ?? NULL_LOGGER);
     const mac = options.mac ?? Uint8Array.of(0x52, 0x54, 0x00, 0x12, 0x34, 0x56);
     if (mac.length !== 6) throw new RangeError('a MAC address is 6 bytes');
     this.config.set(mac, NET_CONFIG_MAC);
@@ -114,8 +117,14 @@ export class VirtioNet implements VirtioDevice {
 
   /** A frame from the backend for the guest. */
   private receive(frame: Uint8Array): void {
-    if (frame.length < NET_MIN_FRAME || frame.length > NET_MAX_FRAME || this.backlog.length >= NET_RX_BACKLOG || !this.active) {
+    const why =
+      frame.length < NET_MIN_FRAME || frame.length > NET_MAX_FRAME ? `a ${frame.length}-byte frame is no Ethernet frame`
+      : !this.active ? 'the driver is not ready'
+      : this.backlog.length >= NET_RX_BACKLOG ? `receive backlog full (${NET_RX_BACKLOG} frames waiting for guest buffers)`
+      : undefined;
+    if (why !== undefined) {
       this.stats.rxDropped++;
+      this.drops.report(`frame dropped: ${why}`);
       return;
     }
     this.backlog.push(frame);

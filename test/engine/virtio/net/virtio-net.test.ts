@@ -5,6 +5,8 @@ import {
   createLinkPair,
   NET_CONFIG_MAC,
   NET_CONFIG_STATUS,
+  NET_MAX_FRAME,
+  NET_RX_BACKLOG,
   NET_RECEIVEQ,
   NET_TRANSMITQ,
   VIRTIO_NET_HDR_SIZE,
@@ -80,5 +82,42 @@ describe('virtio-net', () => {
     a.nic.notify(NET_TRANSMITQ);
     expect(a.tx.takeUsed()).toEqual([{ id: head, len: 0 }]);
     expect(a.nic.stats.txErrors).toBe(1);
+  });
+
+  it('a guest that posts no receive buffers: frames beyond the backlog are dropped and counted, the rest delivered later', async () => {
+    const [host, guestEnd] = createLinkPair();
+    const h = new DriverHarness();
+    const nic = new VirtioNet({ backend: guestEnd, logger: h.logger });
+    const rx = h.queue(16);
+    h.activate(nic, [rx, h.queue(16)]);
+    for (let i = 0; i < 1000; i++) host.send(frame(`flood ${i}`));
+    await tick();
+    expect(nic.stats).toMatchObject({ rxFrames: 0, rxDropped: 1000 - NET_RX_BACKLOG });
+    expect(h.warnings.some((w) => w.includes('receive backlog full'))).toBe(true);
+    const heads = Array.from({ length: 8 }, () => rx.add([{ len: VIRTIO_NET_HDR_SIZE + 1514, write: true }]));
+    nic.notify(NET_RECEIVEQ);
+    const used = rx.takeUsed();
+    expect(used.map((u) => u.id)).toEqual(heads);
+    const first = h.bytes(rx.buffers.get(heads[0])![0] + VIRTIO_NET_HDR_SIZE, used[0].len - VIRTIO_NET_HDR_SIZE);
+    expect(Buffer.from(first).equals(Buffer.from(frame('flood 0')))).toBe(true); // oldest first
+    expect(nic.stats.rxFrames).toBe(8);
+  });
+
+  it('refuses a transmit chain longer than any frame, and keeps transmitting good ones after it', async () => {
+    const [host, guestEnd] = createLinkPair();
+    const got: Uint8Array[] = [];
+    host.onReceive((f) => got.push(f));
+    const h = new DriverHarness();
+    const nic = new VirtioNet({ backend: guestEnd, logger: h.logger });
+    const tx = h.queue(16);
+    h.activate(nic, [h.queue(16), tx]);
+    const huge = tx.add([{ len: VIRTIO_NET_HDR_SIZE, data: new Uint8Array(VIRTIO_NET_HDR_SIZE) }, { len: NET_MAX_FRAME + 1 }]);
+    const good = frame('after the bad one');
+    const ok = tx.add([{ len: VIRTIO_NET_HDR_SIZE + good.length, data: Uint8Array.from([...new Uint8Array(VIRTIO_NET_HDR_SIZE), ...good]) }]);
+    nic.notify(NET_TRANSMITQ);
+    expect(tx.takeUsed()).toEqual([{ id: huge, len: 0 }, { id: ok, len: 0 }]);
+    await tick();
+    expect(got).toEqual([good]);
+    expect(nic.stats).toMatchObject({ txErrors: 1, txFrames: 1 });
   });
 });
