@@ -62,13 +62,7 @@ Tap::Tap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Tap>(info) {
   onFrame_ = Napi::Persistent(info[1].As<Napi::Function>());
   context_ = new Napi::AsyncContext(env, "hv.Tap");
   // Frames are read on the loop thread when libuv's poll says the fd is readable: never a blocking read.
-  uv_loop_t* loop = nullptr;
-  napi_get_uv_event_loop(env, &loop);
-  poll_ = new uv_poll_t;
-  uv_poll_init(loop, poll_, fd_);
-  poll_->data = this;
-  uv_poll_start(poll_, UV_READABLE, &Tap::OnReadable);
-  uv_unref(reinterpret_cast<uv_handle_t*>(poll_));  // an open tap alone does not keep the engine alive
+  poll_ = std::make_unique<FdPoll>(env, fd_, [this](int status) { OnReadable(status); });
 }
 
 Tap::~Tap() {
@@ -90,27 +84,20 @@ Napi::Value Tap::Write(const Napi::CallbackInfo& info) {
 void Tap::Close(const Napi::CallbackInfo&) { Shutdown(); }
 
 void Tap::Shutdown() {
-  if (poll_ != nullptr) {
-    poll_->data = nullptr;
-    uv_poll_stop(poll_);
-    uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
-    poll_ = nullptr;
-  }
+  poll_.reset();
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
 }
 
-void Tap::OnReadable(uv_poll_t* handle, int status, int events) {
-  Tap* self = static_cast<Tap*>(handle->data);
-  if (self == nullptr) return;
-  Napi::HandleScope scope(self->Env());
+void Tap::OnReadable(int status) {
+  Napi::HandleScope scope(Env());
   if (status < 0) {
-    Napi::Error e = Napi::Error::New(self->Env(), "tap " + self->name_ + ": poll failed: " + uv_strerror(status));
-    self->Shutdown();
-    self->Deliver(e.Value(), self->Env().Undefined());
+    Napi::Error e = Napi::Error::New(Env(), "tap " + name_ + ": poll failed: " + uv_strerror(status));
+    Shutdown();
+    Deliver(e.Value(), Env().Undefined());
     return;
   }
-  self->ReadFrames();
+  ReadFrames();
 }
 
 void Tap::ReadFrames() {

@@ -3,10 +3,12 @@
 // Ethernet frame, onFrame(error) once if reading fails for good. write(frame) → 0 or the errno (frame dropped).
 #pragma once
 #include <napi.h>
-#include <uv.h>
 
+#include <memory>
 #include <string>
 #include <vector>
+
+#include "fd-poll.h"
 
 namespace hv {
 
@@ -20,7 +22,7 @@ class Tap : public Napi::ObjectWrap<Tap> {
   Napi::Value Name(const Napi::CallbackInfo& info);
   Napi::Value Write(const Napi::CallbackInfo& info);
   void Close(const Napi::CallbackInfo& info);
-  static void OnReadable(uv_poll_t* handle, int status, int events);
+  void OnReadable(int status);
   void ReadFrames();
   void Deliver(napi_value error, napi_value frame);
   void Shutdown();
@@ -28,7 +30,7 @@ class Tap : public Napi::ObjectWrap<Tap> {
   int fd_ = -1;
   std::string name_;
   std::vector<uint8_t> frame_;  // one frame read at a time, copied out at once
-  uv_poll_t* poll_ = nullptr;  // owned until its uv_close callback frees it
+  std::unique_ptr<FdPoll> poll_;
   Napi::FunctionReference onFrame_;
   Napi::AsyncContext* context_ = nullptr;
 };
