@@ -137,6 +137,42 @@ describe('request_id', () => {
     expect(afterRestart.id).toBe(first.id);
     await destroy(first.id);
   });
+
+  it('every mutating RPC honours it: a retried Start, Suspend, Resume, Reset or Destroy acts once and answers as the first time', async () => {
+    const defined = await define(spec('action=hlt'));
+    const id = (rpc: string) => `${rpc}-${defined.id}`;
+    const twice = async <T,>(call: () => Promise<T>): Promise<[T, T]> => [await call(), await call()];
+    const [started, startedAgain] = await twice(() => unaryCall(d().startDomain.bind(d()), { domain: defined.id, paused: false, requestId: id('start') }));
+    expect(startedAgain.domain!.status!.enginePid).toBe(started.domain!.status!.enginePid);
+    const [suspended, suspendedAgain] = await twice(() => unaryCall(d().suspendDomain.bind(d()), { domain: defined.id, requestId: id('suspend') }));
+    expect(suspendedAgain.domain!.status!.state).toBe(suspended.domain!.status!.state);
+    await twice(() => unaryCall(d().resumeDomain.bind(d()), { domain: defined.id, requestId: id('resume') }));
+    const console = new ConsoleSession(d(), { domain: defined.id });
+    await console.waitFor(/hv-guest: halting/);
+    await twice(() => unaryCall(d().resetDomain.bind(d()), { domain: defined.id, requestId: id('reset') }));
+    await console.waitFor(/hv-guest: halting[\s\S]*hv-guest: halting/);
+    const [destroyed, destroyedAgain] = await twice(() => unaryCall(d().destroyDomain.bind(d()), { domain: defined.id, requestId: id('destroy') }));
+    expect(destroyedAgain.domain!.status).toEqual(destroyed.domain!.status);
+    // Without request ids the second Start, Suspend or Destroy would have failed with FAILED_PRECONDITION; the
+    // guest booted once and was reset once.
+    await console.ended;
+    expect(console.output.match(/hv-guest: ready/g)).toHaveLength(2);
+    await undefine(defined.id);
+  });
+
+  it('refuses an id reused for a different request, naming request_id', async () => {
+    const a = await define(spec('action=hlt', { name: `reuse-a-${process.pid}` }));
+    const b = await define(spec('action=hlt', { name: `reuse-b-${process.pid}` }));
+    const requestId = `reuse-${process.pid}-${Date.now()}`;
+    await unaryCall(d().startDomain.bind(d()), { domain: a.id, paused: false, requestId });
+    const err = await rejection(unaryCall(d().startDomain.bind(d()), { domain: b.id, paused: false, requestId }));
+    expect(err.code).toBe(status.INVALID_ARGUMENT);
+    expect(err.details).toMatch(/request_id/);
+    expect((await get(b.id)).status!.state).toBe(DomainState.DOMAIN_STATE_SHUTOFF);
+    await destroy(a.id);
+    await undefine(a.id);
+    await undefine(b.id);
+  });
 });
 
 describe('events', () => {

@@ -1,15 +1,26 @@
 import type { ServerWritableStream } from '@grpc/grpc-js';
 import {
+  CreateDomainRequest,
   CreateDomainResponse,
+  DefineDomainRequest,
   DefineDomainResponse,
+  DestroyDomainRequest,
   DestroyDomainResponse,
+  RebootDomainRequest,
   RebootDomainResponse,
+  ResetDomainRequest,
   ResetDomainResponse,
+  ResumeDomainRequest,
   ResumeDomainResponse,
+  ShutdownDomainRequest,
   ShutdownDomainResponse,
+  StartDomainRequest,
   StartDomainResponse,
+  SuspendDomainRequest,
   SuspendDomainResponse,
+  UndefineDomainRequest,
   UndefineDomainResponse,
+  UpdateDomainRequest,
   UpdateDomainResponse,
   type DomainServiceServer,
   type WatchEventsRequest,
@@ -23,7 +34,7 @@ import { processStats } from '../engine/process-stats';
 import type { EventLog } from '../events/event-log';
 import { invalidField, toServiceError, unimplemented } from '../errors';
 import { unary } from '../grpc/handle';
-import type { RequestLog } from '../store/request-log';
+import type { Codec, RequestLog } from '../store/request-log';
 import { serveConsole } from './console-proxy';
 
 /** Answers an RPC that a later issue builds, naming what is missing. */
@@ -47,34 +58,29 @@ function timeoutMs(timeout: Duration | undefined): number {
 
 export function createDomainService(manager: DomainManager, events: EventLog, requests: RequestLog): DomainServiceServer {
   const domain = (record: Parameters<typeof toDomainProto>[0]) => ({ domain: toDomainProto(record) });
+  /** A mutating RPC behind request_id: the request's other fields decide whether a reused id is a retry. */
+  const idempotent = <Req extends { requestId: string }, Res>(method: string, request: Codec<Req>, response: Codec<Res>, handle: (req: Req) => Promise<Res>) =>
+    unary((req: Req) => requests.once(method, req.requestId, request.encode({ ...req, requestId: '' }).finish(), response, () => handle(req)));
   return {
-    createDomain: unary((req) => requests.once('CreateDomain', req.requestId, CreateDomainResponse, async () => domain(await manager.create(req.spec, req.paused)))),
-    defineDomain: unary((req) => requests.once('DefineDomain', req.requestId, DefineDomainResponse, async () => domain(await manager.define(req.spec, req.autostart)))),
-    updateDomain: unary((req) =>
-      requests.once('UpdateDomain', req.requestId, UpdateDomainResponse, async () =>
-        domain(await manager.update(requireDomain(req.domain), req.spec, req.etag, req.autostart)),
-      ),
+    createDomain: idempotent('CreateDomain', CreateDomainRequest, CreateDomainResponse, async (req) => domain(await manager.create(req.spec, req.paused))),
+    defineDomain: idempotent('DefineDomain', DefineDomainRequest, DefineDomainResponse, async (req) => domain(await manager.define(req.spec, req.autostart))),
+    updateDomain: idempotent('UpdateDomain', UpdateDomainRequest, UpdateDomainResponse, async (req) =>
+      domain(await manager.update(requireDomain(req.domain), req.spec, req.etag, req.autostart)),
     ),
-    undefineDomain: unary((req) =>
-      requests.once('UndefineDomain', req.requestId, UndefineDomainResponse, async () => {
-        manager.undefine(requireDomain(req.domain));
-        return {};
-      }),
+    undefineDomain: idempotent('UndefineDomain', UndefineDomainRequest, UndefineDomainResponse, async (req) => {
+      manager.undefine(requireDomain(req.domain));
+      return {};
+    }),
+    startDomain: idempotent('StartDomain', StartDomainRequest, StartDomainResponse, async (req) => domain(await manager.start(requireDomain(req.domain), req.paused))),
+    shutdownDomain: idempotent('ShutdownDomain', ShutdownDomainRequest, ShutdownDomainResponse, async (req) =>
+      domain(await manager.shutdown(requireDomain(req.domain), timeoutMs(req.timeout))),
     ),
-    startDomain: unary((req) => requests.once('StartDomain', req.requestId, StartDomainResponse, async () => domain(await manager.start(requireDomain(req.domain), req.paused)))),
-    shutdownDomain: unary((req) =>
-      requests.once('ShutdownDomain', req.requestId, ShutdownDomainResponse, async () =>
-        domain(await manager.shutdown(requireDomain(req.domain), timeoutMs(req.timeout))),
-      ),
+    rebootDomain: idempotent('RebootDomain', RebootDomainRequest, RebootDomainResponse, async (req) =>
+      domain(await manager.shutdown(requireDomain(req.domain), timeoutMs(req.timeout), true)),
     ),
-    rebootDomain: unary((req) =>
-      requests.once('RebootDomain', req.requestId, RebootDomainResponse, async () =>
-        domain(await manager.shutdown(requireDomain(req.domain), timeoutMs(req.timeout), true)),
-      ),
-    ),
-    destroyDomain: unary((req) => requests.once('DestroyDomain', req.requestId, DestroyDomainResponse, async () => domain(await manager.destroy(requireDomain(req.domain))))),
-    suspendDomain: unary((req) => requests.once('SuspendDomain', req.requestId, SuspendDomainResponse, async () => domain(await manager.suspend(requireDomain(req.domain))))),
-    resumeDomain: unary((req) => requests.once('ResumeDomain', req.requestId, ResumeDomainResponse, async () => domain(await manager.resume(requireDomain(req.domain))))),
+    destroyDomain: idempotent('DestroyDomain', DestroyDomainRequest, DestroyDomainResponse, async (req) => domain(await manager.destroy(requireDomain(req.domain)))),
+    suspendDomain: idempotent('SuspendDomain', SuspendDomainRequest, SuspendDomainResponse, async (req) => domain(await manager.suspend(requireDomain(req.domain)))),
+    resumeDomain: idempotent('ResumeDomain', ResumeDomainRequest, ResumeDomainResponse, async (req) => domain(await manager.resume(requireDomain(req.domain)))),
     getDomain: unary(async (req) => domain(await manager.refresh(manager.registry.get(requireDomain(req.domain))))),
     listDomains: unary((req) => {
       const page = listPage(manager.registry.list(), req.pageSize, req.pageToken, req.states);
@@ -89,7 +95,7 @@ export function createDomainService(manager: DomainManager, events: EventLog, re
       const { cpuTimeNs, rssBytes } = processStats(engine.pid);
       return { stats: { cpuTimeNs, rssBytes, vcpuExits: counters?.vcpuExits ?? 0, consoleBytesOut: counters?.consoleBytesOut ?? 0, balloon } };
     }),
-    resetDomain: unary((req) => requests.once('ResetDomain', req.requestId, ResetDomainResponse, async () => domain(await manager.reset(requireDomain(req.domain))))),
+    resetDomain: idempotent('ResetDomain', ResetDomainRequest, ResetDomainResponse, async (req) => domain(await manager.reset(requireDomain(req.domain)))),
     importLibvirtXml: notYet('ImportLibvirtXml'),
     exportLibvirtXml: notYet('ExportLibvirtXml'),
   };

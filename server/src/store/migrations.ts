@@ -26,4 +26,8 @@ export const MIGRATIONS: readonly string[] = [
     event BLOB NOT NULL            -- hypervisor.v1.DomainEvent, protobuf binary
   );
   `,
+  // 2: what each stored request asked (a digest), so a request_id reused for a different request is refused.
+  `
+  ALTER TABLE request_results ADD COLUMN request_digest TEXT NOT NULL DEFAULT '';
+  `,
 ];

@@ -84,19 +84,20 @@ export class Store {
     this.db.prepare('DELETE FROM domains WHERE id = ?').run(id);
   }
 
-  getRequestResult(method: string, requestId: string): Buffer | undefined {
-    const row = this.db.prepare('SELECT response FROM request_results WHERE method = ? AND request_id = ?').get(method, requestId) as
-      | { response: Buffer }
+  /** The stored result of (method, requestId) and the digest of the request that made it ('' for rows from before digests). */
+  getRequestResult(method: string, requestId: string): { response: Buffer; requestDigest: string } | undefined {
+    const row = this.db.prepare('SELECT response, request_digest FROM request_results WHERE method = ? AND request_id = ?').get(method, requestId) as
+      | { response: Buffer; request_digest: string }
       | undefined;
-    return row?.response;
+    return row && { response: row.response, requestDigest: row.request_digest };
   }
 
-  putRequestResult(method: string, requestId: string, response: Uint8Array): void {
+  putRequestResult(method: string, requestId: string, requestDigest: string, response: Uint8Array): void {
     const now = Date.now();
     this.db.prepare('DELETE FROM request_results WHERE create_time < ?').run(now - REQUEST_RESULT_TTL_MS);
     this.db
-      .prepare('INSERT OR REPLACE INTO request_results (method, request_id, response, create_time) VALUES (?, ?, ?, ?)')
-      .run(method, requestId, Buffer.from(response), now);
+      .prepare('INSERT OR REPLACE INTO request_results (method, request_id, request_digest, response, create_time) VALUES (?, ?, ?, ?, ?)')
+      .run(method, requestId, requestDigest, Buffer.from(response), now);
   }
 
   /** Appends an event and keeps only the newest `keep`. */
