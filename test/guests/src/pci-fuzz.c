@@ -9,6 +9,7 @@
 #include "cmdline.h"
 #include "console.h"
 #include "pci.h"
+#include "random.h"
 
 #define PCI_CONFIG_ADDRESS 0xcf8     /* configuration address port */
 #define PCI_CONFIG_DATA 0xcfc        /* configuration data port */
@@ -17,14 +18,7 @@
 
 static u32 fuzz_state;
 
-/* xorshift32: small, deterministic, good enough to spread values over every register. */
-static u32 next_random(void)
-{
-    fuzz_state ^= fuzz_state << 13;
-    fuzz_state ^= fuzz_state >> 17;
-    fuzz_state ^= fuzz_state << 5;
-    return fuzz_state;
-}
+static u32 next_random(void) { return xorshift32(&fuzz_state); }
 
 static void port_write(u16 port, u32 size, u32 value)
 {

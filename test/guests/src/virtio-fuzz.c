@@ -14,6 +14,7 @@
 #include "actions.h"
 #include "console.h"
 #include "virtio-pci.h"
+#include "random.h"
 
 #define SCRATCH_BASE 0x800000u          /* device-writable RAM starts here (8 MiB) */
 #define SCRATCH_SIZE 0x800000u          /* random in-RAM addresses stay below 16 MiB */
@@ -42,14 +43,7 @@ static u8 fuzz_queue_page[4096] __attribute__((aligned(4096)));
 static u8 fuzz_buffer[64];
 static u32 fuzz_state;
 
-/* xorshift32, as pci-fuzz: deterministic and spread over every bit. */
-static u32 next_random(void)
-{
-    fuzz_state ^= fuzz_state << 13;
-    fuzz_state ^= fuzz_state >> 17;
-    fuzz_state ^= fuzz_state << 5;
-    return fuzz_state;
-}
+static u32 next_random(void) { return xorshift32(&fuzz_state); }
 
 /* An address a hostile driver likes: scratch RAM, anywhere up to 4 GiB (past RAM, MMIO), far above, wrapping. */
 static u64 hostile_address(void)
