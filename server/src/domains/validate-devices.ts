@@ -8,8 +8,9 @@ export const MAX_DISK_SERIAL_BYTES = 20;
 const DEVICE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 /** Each device takes a PCI slot on bus 0; slot 0 is the host bridge. */
 export const MAX_DEVICES = 31;
-/** Kinds the engine serves as PCI devices (pvpanic is a fixed ISA device of the platform, see below). */
-const SUPPORTED = new Set(['disk', 'rng', 'nic', 'console', 'balloon']);
+/** Kinds the engine serves as PCI devices, as DomainCapabilities lists them (pvpanic is a fixed ISA device, see below). */
+export const DEVICE_KINDS = ['disk', 'nic', 'console', 'rng', 'balloon'] as const;
+const SUPPORTED: ReadonlySet<string> = new Set(DEVICE_KINDS);
 /** Longest balloon statistics period: one hour (0 disables statistics). */
 export const MAX_BALLOON_STATS_PERIOD_SECONDS = 3600;
 /** IFF_TAP in /sys/class/net/<name>/tun_flags: the tun/tap interface is a tap (Ethernet frames). */

@@ -23,6 +23,7 @@ import { defaultEngineMain } from '../engine/engine-process';
 import { invalidField } from '../errors';
 import { unary } from '../grpc/handle';
 import type { HostFacts, HostProbe } from '../host';
+import { DEVICE_KINDS } from '../domains/validate-devices';
 import { domainTypeLimits } from './domain-limits';
 
 /** The guest architecture: x86-64 guests in long mode. */
@@ -44,10 +45,9 @@ const DOMAIN_TYPES = [DomainType.DOMAIN_TYPE_EMULATED, DomainType.DOMAIN_TYPE_KV
  */
 const GUEST_FEATURES = ['acpi'] as const;
 /**
- * Kernel formats a domain can boot: PVH ELF and raw flat binaries. Linux bzImage (BOOT_FORMAT_LINUX) comes with
- * issue 3.
+ * Kernel formats a domain can boot: PVH ELF, Linux bzImage (the x86 64-bit boot protocol) and raw flat binaries.
  */
-const BOOT_FORMATS = [BootFormat.BOOT_FORMAT_PVH, BootFormat.BOOT_FORMAT_RAW] as const;
+const BOOT_FORMATS = [BootFormat.BOOT_FORMAT_PVH, BootFormat.BOOT_FORMAT_LINUX, BootFormat.BOOT_FORMAT_RAW] as const;
 /** Optional platform devices a spec can enable: QEMU-compatible isa-debug-exit at 0xf4 (PlatformSpec.debug_exit). */
 const PLATFORM_FEATURES = ['debug_exit'] as const;
 
@@ -112,8 +112,7 @@ function domainCapabilities(host: HostFacts, type: DomainType): DomainCapabiliti
     maxVcpus: limits.maxVcpus,
     maxMemoryBytes: limits.maxMemoryBytes,
     bootFormats: [...BOOT_FORMATS],
-    // No device models yet: a spec may hold no devices.
-    deviceKinds: [],
+    deviceKinds: [...DEVICE_KINDS],
     // Nothing can be hotplugged yet.
     hotplug: { vcpus: false, memory: false, deviceKinds: [] },
     platformFeatures: [...PLATFORM_FEATURES],

@@ -172,7 +172,7 @@ describe('CapabilitiesService on this host (real gRPC over a unix socket)', () =
   });
 
   describe('GetDomainCapabilities', () => {
-    it('EMULATED: available, 1 vCPU, host memory in whole pages, PVH and raw boot, debug_exit', async () => {
+    it('EMULATED: available, 1 vCPU, host memory in whole pages, PVH, Linux and raw boot, every device kind, debug_exit', async () => {
       const before = pagesOfHostMemory();
       const caps = await getDomainCapabilities(client, DomainType.DOMAIN_TYPE_EMULATED);
       expect([before, pagesOfHostMemory()]).toContain(caps.maxMemoryBytes);
@@ -184,8 +184,8 @@ describe('CapabilitiesService on this host (real gRPC over a unix socket)', () =
         machine: 'hv-microvm',
         maxVcpus: 1,
         maxMemoryBytes: caps.maxMemoryBytes,
-        bootFormats: [BootFormat.BOOT_FORMAT_PVH, BootFormat.BOOT_FORMAT_RAW],
-        deviceKinds: [],
+        bootFormats: [BootFormat.BOOT_FORMAT_PVH, BootFormat.BOOT_FORMAT_LINUX, BootFormat.BOOT_FORMAT_RAW],
+        deviceKinds: ['disk', 'nic', 'console', 'rng', 'balloon'],
         hotplug: { vcpus: false, memory: false, deviceKinds: [] },
         platformFeatures: ['debug_exit'],
       });
