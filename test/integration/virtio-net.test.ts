@@ -87,6 +87,7 @@ describe.skipIf(noNetns !== undefined)('virtio-net on a host tap', () => {
     const holder = await calls.create(guestSpec(guests.pvh, 'action=hlt', { devices: [nic(TAP)] }));
     try {
       const busy = await rejection(calls.create(guestSpec(guests.pvh, 'action=hlt', { devices: [nic(TAP)] })));
+      expect(busy.code).toBe(status.FAILED_PRECONDITION);
       expect(busy.details).toContain(`tap "${TAP}" is in use by another process`);
     } finally {
       await calls.destroy(holder.id);

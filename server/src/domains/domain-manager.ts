@@ -298,7 +298,8 @@ export class DomainManager {
     try {
       engine = await EngineProcess.spawn({ runRoot: this.options.runRoot, engineMain: this.options.engineMain, domainId: record.id, spec: record.spec, files });
     } catch (err) {
-      if (err instanceof EngineStartError) throw new ApiError(grpcStatus.INTERNAL, `domain "${record.name}" failed to start: ${err.message}`);
+      // The guest's set-up refused on this host (a tap in use, say) is a precondition; an engine that died is ours.
+      if (err instanceof EngineStartError) throw new ApiError(err.setUpRefused ? grpcStatus.FAILED_PRECONDITION : grpcStatus.INTERNAL, `domain "${record.name}" failed to start: ${err.message}`);
       throw err;
     } finally {
       // The engine has its own copies now (or never started).

@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import {
   EngineServiceClient,
+  StopCause,
   type GetStateResponse,
   type GuestStop,
   type PauseResponse,
@@ -37,7 +38,15 @@ export interface SpawnOptions {
 }
 
 /** The engine failed before it served its control socket; the message says why (from its exit record or stderr). */
-export class EngineStartError extends Error {}
+/** An engine that did not come up; `setUpRefused` when it ran and said why it could not set up the guest. */
+export class EngineStartError extends Error {
+  constructor(
+    message: string,
+    readonly setUpRefused = false,
+  ) {
+    super(message);
+  }
+}
 
 const READY_POLL_MS = 20;
 const PING_TIMEOUT_MS = 1000;
@@ -197,7 +206,7 @@ export class EngineProcess {
     let ended: EngineExit | undefined;
     void this.exited.then((exit) => (ended = exit));
     for (;;) {
-      if (ended) throw new EngineStartError(this.describeFailedStart(ended));
+      if (ended) throw new EngineStartError(this.describeFailedStart(ended), ended.record?.cause === StopCause.STOP_CAUSE_FAILED);
       if (fs.existsSync(this.runDir.socket) && (await this.ping())) return;
       if (Date.now() > deadline) throw new EngineStartError(`engine did not serve ${this.runDir.socket} within ${timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, READY_POLL_MS));
