@@ -8,5 +8,7 @@ export default defineConfig({
     globalSetup: ['test/global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
+    // Real processes on a loaded 2-core machine: a second of polling is too little for an hvctl to start.
+    expect: { poll: { timeout: 15_000 } },
   },
 });
