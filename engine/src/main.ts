@@ -34,9 +34,10 @@ async function main(): Promise<void> {
     process.exit(1);
   }
 
-  // WatchEvents subscribers: a preserved guest, device failures.
+  // WatchEvents subscribers: a preserved guest, reboots in place, device failures.
   const events = new EventEmitter<{ event: [WatchEventsResponse] }>();
   vm.on('preserved', (stop) => events.emit('event', { kind: { $case: 'preserved', value: stop } }));
+  vm.on('rebooted', (status) => events.emit('event', { kind: { $case: 'rebooted', value: status } }));
   vm.on('deviceNeedsReset', (deviceId, message) => events.emit('event', { kind: { $case: 'deviceFailure', value: { deviceId, message } } }));
   const server = await startControlServer(runDir.socket, {
     domainId: launch.domainId,

@@ -228,6 +228,34 @@ describe('lifecycle', () => {
     await undefine(defined.id);
   });
 
+  it('RebootDomain on a guest whose power button reboots it returns once it rebooted in place, same engine', async () => {
+    const defined = await define(spec('action=powerbutton-reboot'));
+    const pid = (await start(defined.id)).status!.enginePid;
+    const console = new ConsoleSession(d(), { domain: defined.id });
+    await console.waitFor(/waiting for the power button/);
+    const live = watch(0, defined.id);
+    const rebooted = (await unaryCall(d().rebootDomain.bind(d()), { domain: defined.id, timeout: undefined, requestId: '' })).domain!;
+    expect(rebooted.status).toMatchObject({ state: DomainState.DOMAIN_STATE_RUNNING, reason: DomainStateReason.DOMAIN_STATE_REASON_RESET, enginePid: pid });
+    await console.waitFor(/rebooting \(i8042 reset\)[\s\S]*waiting for the power button/);
+    await live.until((e) => e.some((x) => lifecycle(x) === LifecycleEventType.LIFECYCLE_EVENT_TYPE_REBOOTED), 'a REBOOTED event');
+    live.close();
+    await destroy(defined.id);
+    await undefine(defined.id);
+  });
+
+  it('a guest rebooting itself under on_reboot RESTART is published as REBOOTED (RUNNING/RESET), its engine kept', async () => {
+    const defined = await define(spec('action=reboot'));
+    const live = watch(0, defined.id);
+    const pid = (await start(defined.id)).status!.enginePid;
+    await live.until((e) => e.filter((x) => lifecycle(x) === LifecycleEventType.LIFECYCLE_EVENT_TYPE_REBOOTED).length >= 2, 'two REBOOTED events');
+    const reboot = live.events.find((x) => lifecycle(x) === LifecycleEventType.LIFECYCLE_EVENT_TYPE_REBOOTED)!;
+    expect(reboot.kind?.$case === 'lifecycle' && reboot.kind.value).toMatchObject({ state: DomainState.DOMAIN_STATE_RUNNING, reason: DomainStateReason.DOMAIN_STATE_REASON_RESET });
+    expect((await get(defined.id)).status!.enginePid).toBe(pid);
+    live.close();
+    await destroy(defined.id);
+    await undefine(defined.id);
+  });
+
   it('ResetDomain restarts the guest in place, even a halted one, without its cooperation', async () => {
     const defined = await define(spec('action=hlt'));
     const pid = (await start(defined.id)).status!.enginePid;

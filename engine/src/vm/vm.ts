@@ -41,9 +41,10 @@ export interface VmOptions {
 /**
  * One guest: RAM, the emulated accelerator, the platform devices and the console, and the vCPU loop with its one
  * exit switch. Emits 'stopped' with how the guest ended when it powers off, reboots under on_reboot DESTROY,
- * crashes or is stopped — or 'preserved' instead when the lifecycle action for that cause is PRESERVE.
+ * crashes or is stopped — or 'preserved' instead when the lifecycle action for that cause is PRESERVE; 'rebooted'
+ * after each reset in place.
  */
-export class Vm extends EventEmitter<{ stopped: [GuestStop]; preserved: [GuestStop]; deviceNeedsReset: [deviceId: string, why: string] }> {
+export class Vm extends EventEmitter<{ stopped: [GuestStop]; preserved: [GuestStop]; rebooted: [DomainStatus]; deviceNeedsReset: [deviceId: string, why: string] }> {
   /** The serial console (COM1). */
   readonly console: ConsoleHub;
   readonly ram: GuestRam[];
@@ -180,8 +181,10 @@ export class Vm extends EventEmitter<{ stopped: [GuestStop]; preserved: [GuestSt
   /** A hard reset asked by the host (ResetDomain): called between slices, so it runs at once. A preserved guest boots again. */
   async reset(): Promise<void> {
     if (this.state === 'stopped' || this.pendingStop || this.resetting) return;
+    const preserved = this.state === 'preserved';
     this.preservedStop = undefined;
-    await this.resetInPlace();
+    // A preserved guest booting again is a start (hvd reports it), not a reboot.
+    await this.resetInPlace(!preserved);
   }
 
   /** The guest pulled the reset line (inside a slice): on_reboot decides; the work happens after the slice. */
@@ -201,9 +204,10 @@ export class Vm extends EventEmitter<{ stopped: [GuestStop]; preserved: [GuestSt
   /**
    * Resets the VM in place, as a machine whose reset line was pulled: devices to power-on state, translated code
    * dropped, the kernel and boot structures (ACPI tables included) loaded again and the boot vCPU state applied.
-   * The domain stays RUNNING, reason RESET. A kernel that can no longer be loaded ends it CRASHED.
+   * The domain stays RUNNING, reason RESET, and 'rebooted' is emitted when `announce`. A kernel that can no longer
+   * be loaded ends it CRASHED.
    */
-  private async resetInPlace(): Promise<void> {
+  private async resetInPlace(announce = true): Promise<void> {
     this.resetting = true;
     this.accel.halt();
     this.platform.serial.reset();
@@ -227,6 +231,7 @@ export class Vm extends EventEmitter<{ stopped: [GuestStop]; preserved: [GuestSt
     this.state = 'running';
     this.runningReason = DomainStateReason.DOMAIN_STATE_REASON_RESET;
     this.stateSince = new Date();
+    if (announce) this.emit('rebooted', this.status());
     if (!this.paused) setImmediate(this.runSlices);
   }
 

@@ -31,6 +31,8 @@ export enum LifecycleEventType {
   LIFECYCLE_EVENT_TYPE_STOPPED = 6,
   LIFECYCLE_EVENT_TYPE_SHUTDOWN = 7,
   LIFECYCLE_EVENT_TYPE_CRASHED = 8,
+  /** LIFECYCLE_EVENT_TYPE_REBOOTED - The guest restarted in place (it reset itself under on_reboot RESTART, or ResetDomain): libvirt's REBOOT event. */
+  LIFECYCLE_EVENT_TYPE_REBOOTED = 9,
   UNRECOGNIZED = -1,
 }
 
@@ -63,6 +65,9 @@ export function lifecycleEventTypeFromJSON(object: any): LifecycleEventType {
     case 8:
     case "LIFECYCLE_EVENT_TYPE_CRASHED":
       return LifecycleEventType.LIFECYCLE_EVENT_TYPE_CRASHED;
+    case 9:
+    case "LIFECYCLE_EVENT_TYPE_REBOOTED":
+      return LifecycleEventType.LIFECYCLE_EVENT_TYPE_REBOOTED;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -90,6 +95,8 @@ export function lifecycleEventTypeToJSON(object: LifecycleEventType): string {
       return "LIFECYCLE_EVENT_TYPE_SHUTDOWN";
     case LifecycleEventType.LIFECYCLE_EVENT_TYPE_CRASHED:
       return "LIFECYCLE_EVENT_TYPE_CRASHED";
+    case LifecycleEventType.LIFECYCLE_EVENT_TYPE_REBOOTED:
+      return "LIFECYCLE_EVENT_TYPE_REBOOTED";
     case LifecycleEventType.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";

@@ -43,11 +43,14 @@ export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 60_000;
  * transient domains (CreateDomain) vanish when they stop; persistent ones (DefineDomain) are stored and stay SHUTOFF.
  */
 export class DomainManager {
-  /** Emits a domain id when its guest stopped and PRESERVE kept the engine (ShutdownDomain waits for it). */
-  private readonly preservedStops = new EventEmitter<Record<string, []>>();
+  /**
+   * What ShutdownDomain / RebootDomain wait for besides the engine's end, by domain id: its guest stopped and
+   * PRESERVE kept the engine, or it rebooted in place (a guest whose power button handler reboots).
+   */
+  private readonly guestSignals = new EventEmitter<Record<string, ['preserved' | 'rebooted']>>();
 
   constructor(private readonly options: DomainManagerOptions) {
-    this.preservedStops.setMaxListeners(0);
+    this.guestSignals.setMaxListeners(0);
   }
 
   get registry(): DomainRegistry {
@@ -157,20 +160,26 @@ export class DomainManager {
     const engine = this.runningEngine(record);
     if (record.status.state !== DomainState.DOMAIN_STATE_RUNNING) throw wrongState(record, reboot ? 'rebooted' : 'shut down', 'RUNNING');
     const stopped = record.stopped;
-    let onPreserved = () => {};
-    const preserved = new Promise<'preserved'>((resolve) => (onPreserved = () => resolve('preserved')));
-    this.preservedStops.once(record.id, onPreserved);
+    let onSignal = (_signal: 'preserved' | 'rebooted') => {};
+    const signalled = new Promise<'preserved' | 'rebooted'>((resolve) => (onSignal = resolve));
+    // A reboot in place answers a RebootDomain; a ShutdownDomain waits on through it for the power-off.
+    const listener = (signal: 'preserved' | 'rebooted') => (signal === 'preserved' || reboot) && onSignal(signal);
+    this.guestSignals.on(record.id, listener);
     record.rebootRequested = reboot;
     let outcome;
     try {
       await engine.pressPowerButton();
-      outcome = await Promise.race([stopped?.then(() => 'stopped' as const), preserved, delay(timeoutMs).then(() => 'timeout' as const)]);
+      outcome = await Promise.race([stopped?.then(() => 'stopped' as const), signalled, delay(timeoutMs).then(() => 'timeout' as const)]);
     } finally {
-      this.preservedStops.off(record.id, onPreserved);
+      this.guestSignals.off(record.id, listener);
     }
     if (outcome === 'timeout') {
       record.rebootRequested = false;
       throw new ApiError(grpcStatus.DEADLINE_EXCEEDED, `domain "${record.name}" did not power off within ${timeoutMs} ms of the power button; it is still running (does the guest handle ACPI power button events?)`);
+    }
+    if (outcome === 'rebooted') {
+      record.rebootRequested = false;
+      return record;
     }
     // PRESERVE kept the powered-off guest's engine: a reboot boots it again in place.
     if (outcome === 'preserved') {
@@ -340,6 +349,12 @@ export class DomainManager {
   /** What an engine tells beyond its exit: a device failed, or its guest stopped and PRESERVE kept it (published once). */
   private onEngineEvent(record: DomainRecord, engine: EngineProcess, event: WatchEventsResponse): void {
     if (record.engine !== engine) return;
+    if (event.kind?.$case === 'rebooted') {
+      record.status = { ...event.kind.value, enginePid: engine.pid };
+      this.lifecycleEvent(record, LifecycleEventType.LIFECYCLE_EVENT_TYPE_REBOOTED);
+      this.guestSignals.emit(record.id, 'rebooted');
+      return;
+    }
     if (event.kind?.$case === 'deviceFailure') {
       const { deviceId, message } = event.kind.value;
       this.options.logger.warn({ domain: record.name, device: deviceId, message }, 'device needs a reset');
@@ -353,7 +368,7 @@ export class DomainManager {
     this.options.logger.info({ domain: record.name, cause: StopCause[stop.cause], message: record.status.message }, 'guest stopped; engine preserved');
     const crashed = record.status.state === DomainState.DOMAIN_STATE_CRASHED;
     this.lifecycleEvent(record, crashed ? LifecycleEventType.LIFECYCLE_EVENT_TYPE_CRASHED : LifecycleEventType.LIFECYCLE_EVENT_TYPE_SHUTDOWN);
-    this.preservedStops.emit(record.id);
+    this.guestSignals.emit(record.id, 'preserved');
   }
 
   /**

@@ -13,6 +13,7 @@ void action_echo(void) __attribute__((noreturn));
 void action_pio_loop(u32 count) __attribute__((noreturn));
 void action_tick(u32 millions) __attribute__((noreturn));
 void action_powerbutton(void) __attribute__((noreturn));
+void action_powerbutton_reboot(void) __attribute__((noreturn));
 void action_pci(void) __attribute__((noreturn));
 void action_virtio_rng(u32 count) __attribute__((noreturn));
 void action_virtio_rng_break(void) __attribute__((noreturn));

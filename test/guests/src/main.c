@@ -59,6 +59,7 @@ void guest_main(u32 ebx)
     if (word_equals(action, length, "spin")) action_spin();
     if (word_equals(action, length, "echo")) action_echo();
     if (word_equals(action, length, "powerbutton")) action_powerbutton();
+    if (word_equals(action, length, "powerbutton-reboot")) action_powerbutton_reboot();
     if (word_starts_with(action, length, "pio-loop:")) action_pio_loop(action_number(action, length, 8, 0));
     if (word_starts_with(action, length, "tick")) action_tick(action_number(action, length, 4, DEFAULT_TICK_MILLIONS));
     if (word_equals(action, length, "pci")) action_pci();

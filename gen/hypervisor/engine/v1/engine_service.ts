@@ -118,6 +118,9 @@ export interface WatchEventsResponse {
     | //
     /** A device stopped working (e.g. virtio DEVICE_NEEDS_RESET after the guest broke a queue). */
     { $case: "deviceFailure"; value: DeviceFailure }
+    | //
+    /** The guest restarted in place (its own reset under on_reboot RESTART, or a Reset call): its status after. */
+    { $case: "rebooted"; value: DomainStatus }
     | undefined;
 }
 
@@ -358,6 +361,9 @@ export const WatchEventsResponse: MessageFns<WatchEventsResponse> = {
       case "deviceFailure":
         DeviceFailure.encode(message.kind.value, writer.uint32(18).fork()).join();
         break;
+      case "rebooted":
+        DomainStatus.encode(message.kind.value, writer.uint32(26).fork()).join();
+        break;
     }
     return writer;
   },
@@ -391,6 +397,14 @@ export const WatchEventsResponse: MessageFns<WatchEventsResponse> = {
             message.kind = { $case: "deviceFailure", value: DeviceFailure.decode(reader, reader.uint32()) };
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.kind = { $case: "rebooted", value: DomainStatus.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -411,6 +425,8 @@ export const WatchEventsResponse: MessageFns<WatchEventsResponse> = {
         ? { $case: "deviceFailure", value: DeviceFailure.fromJSON(object.deviceFailure) }
         : isSet(object.device_failure)
         ? { $case: "deviceFailure", value: DeviceFailure.fromJSON(object.device_failure) }
+        : isSet(object.rebooted)
+        ? { $case: "rebooted", value: DomainStatus.fromJSON(object.rebooted) }
         : undefined,
     };
   },
@@ -421,6 +437,8 @@ export const WatchEventsResponse: MessageFns<WatchEventsResponse> = {
       obj.preserved = GuestStop.toJSON(message.kind.value);
     } else if (message.kind?.$case === "deviceFailure") {
       obj.deviceFailure = DeviceFailure.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "rebooted") {
+      obj.rebooted = DomainStatus.toJSON(message.kind.value);
     }
     return obj;
   },
@@ -440,6 +458,12 @@ export const WatchEventsResponse: MessageFns<WatchEventsResponse> = {
       case "deviceFailure": {
         if (object.kind?.value !== undefined && object.kind?.value !== null) {
           message.kind = { $case: "deviceFailure", value: DeviceFailure.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+      case "rebooted": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "rebooted", value: DomainStatus.fromPartial(object.kind.value) };
         }
         break;
       }
@@ -1881,8 +1905,8 @@ export const EngineServiceService = {
     responseDeserialize: (value: Buffer): SetBalloonTargetResponse => SetBalloonTargetResponse.decode(value),
   },
   /**
-   * What hvd cannot learn from the engine's exit: the guest stopped and PRESERVE kept its engine, or a device
-   * failed. A stop already preserved is sent first. Ends when the engine does.
+   * What hvd cannot learn from the engine's exit: the guest stopped and PRESERVE kept its engine, it rebooted in
+   * place, or a device failed. A stop already preserved is sent first. Ends when the engine does.
    */
   watchEvents: {
     path: "/hypervisor.engine.v1.EngineService/WatchEvents" as const,
@@ -1914,8 +1938,8 @@ export interface EngineServiceServer extends UntypedServiceImplementation {
   /** Asks the guest's balloon driver for a balloon of this size (a config change on the balloon device). */
   setBalloonTarget: handleUnaryCall<SetBalloonTargetRequest, SetBalloonTargetResponse>;
   /**
-   * What hvd cannot learn from the engine's exit: the guest stopped and PRESERVE kept its engine, or a device
-   * failed. A stop already preserved is sent first. Ends when the engine does.
+   * What hvd cannot learn from the engine's exit: the guest stopped and PRESERVE kept its engine, it rebooted in
+   * place, or a device failed. A stop already preserved is sent first. Ends when the engine does.
    */
   watchEvents: handleServerStreamingCall<WatchEventsRequest, WatchEventsResponse>;
 }
@@ -2028,8 +2052,8 @@ export interface EngineServiceClient extends Client {
     callback: (error: ServiceError | null, response: SetBalloonTargetResponse) => void,
   ): ClientUnaryCall;
   /**
-   * What hvd cannot learn from the engine's exit: the guest stopped and PRESERVE kept its engine, or a device
-   * failed. A stop already preserved is sent first. Ends when the engine does.
+   * What hvd cannot learn from the engine's exit: the guest stopped and PRESERVE kept its engine, it rebooted in
+   * place, or a device failed. A stop already preserved is sent first. Ends when the engine does.
    */
   watchEvents(request: WatchEventsRequest, options?: Partial<CallOptions>): ClientReadableStream<WatchEventsResponse>;
   watchEvents(
