@@ -2,10 +2,11 @@
 import * as path from 'node:path';
 import { Command } from 'commander';
 import type { ServiceError } from '@grpc/grpc-js';
-import { BootFormat, Domain, DomainSpec, DomainType, domainStateFromJSON } from '../../gen/hypervisor/v1/domain';
+import { BootFormat, Domain, DomainSpec, DomainType, domainStateFromJSON, type DeviceSpec } from '../../gen/hypervisor/v1/domain';
 import { attachConsole } from './console';
 import { connect, unaryCall, type HvClients } from './connect';
 import { parseBytes } from './parse-bytes';
+import { consoleDevice, parseBalloon, parseDisk, parseNic, rngDevice } from './parse-devices';
 
 const program = new Command()
   .name('hvctl')
@@ -27,6 +28,27 @@ function run(action: (c: HvClients) => Promise<void>): Promise<void> {
     .finally(() => c.close());
 }
 
+interface CreateOptions {
+  name: string;
+  kernel: string;
+  initrd?: string;
+  cmdline: string;
+  memory: string;
+  vcpus: string;
+  type: string;
+  raw?: string;
+  debugExit?: boolean;
+  disk: DeviceSpec[];
+  nic: DeviceSpec[];
+  virtioConsole: string;
+  rng?: boolean;
+  balloon?: string | true;
+  console?: boolean;
+}
+
+/** A repeatable option: each use parsed and appended. */
+const collect = (parse: (text: string) => DeviceSpec) => (text: string, all: DeviceSpec[]) => [...all, parse(text)];
+
 const print = (value: unknown): void => void process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 const printDomain = (domain: Domain | undefined): void => print(domain ? Domain.toJSON(domain) : undefined);
 
@@ -38,17 +60,30 @@ program
   .command('create')
   .description('start a transient domain')
   .requiredOption('-n, --name <name>', 'domain name')
-  .requiredOption('-k, --kernel <path>', 'kernel image (PVH ELF, or raw with --raw)')
+  .requiredOption('-k, --kernel <path>', 'kernel image (PVH ELF, Linux bzImage, or raw with --raw)')
+  .option('--initrd <path>', 'initrd for a Linux kernel')
   .option('-c, --cmdline <text>', 'kernel command line', '')
   .option('-m, --memory <size>', 'guest RAM, e.g. 64M, 1G', '64M')
   .option('--vcpus <n>', 'vCPUs', '1')
   .option('-t, --type <type>', 'emulated or kvm', 'emulated')
   .option('--raw <load:entry>', 'raw flat binary: load and entry addresses, e.g. 0x100000:0x100000')
   .option('--debug-exit', 'enable the isa-debug-exit port 0xf4')
+  .option('--disk <path[,ro][,serial=S]>', 'virtio-blk disk on a raw image (repeatable)', collect(parseDisk), [])
+  .option('--nic <tap[,mac=M]>', 'virtio-net on an existing tap (repeatable)', collect(parseNic), [])
+  .option('--virtio-console <count>', 'virtio-console devices console0, console1, ... (hvctl console --device)', '0')
+  .option('--rng', 'a virtio-rng device')
+  .option('--balloon [stats=S,deflate-on-oom]', 'a virtio-balloon device')
   .option('--console', 'attach to the console after starting (Ctrl-] detaches)')
-  .action((o: { name: string; kernel: string; cmdline: string; memory: string; vcpus: string; type: string; raw?: string; debugExit?: boolean; console?: boolean }) =>
+  .action((o: CreateOptions) =>
     run(async (c) => {
       const [load, entry] = (o.raw ?? '0:0').split(':').map((n) => Number(n));
+      const devices = [
+        ...o.disk,
+        ...o.nic,
+        ...Array.from({ length: Number(o.virtioConsole) }, consoleDevice),
+        ...(o.rng ? [rngDevice()] : []),
+        ...(o.balloon !== undefined ? [parseBalloon(o.balloon === true ? '' : o.balloon)] : []),
+      ];
       const spec = DomainSpec.fromPartial({
         name: o.name,
         type: o.type === 'kvm' ? DomainType.DOMAIN_TYPE_KVM : DomainType.DOMAIN_TYPE_EMULATED,
@@ -56,12 +91,14 @@ program
         memory: { currentBytes: parseBytes(o.memory) },
         boot: {
           kernelPath: path.resolve(o.kernel),
+          initrdPath: o.initrd !== undefined ? path.resolve(o.initrd) : '',
           cmdline: o.cmdline,
           format: o.raw ? BootFormat.BOOT_FORMAT_RAW : BootFormat.BOOT_FORMAT_UNSPECIFIED,
           loadAddress: load,
           entryAddress: entry,
         },
         platform: { debugExit: Boolean(o.debugExit) },
+        devices,
       });
       // With --console: create paused, attach, then run, so not one byte of output is missed.
       const { domain } = await unaryCall(c.domains.createDomain.bind(c.domains), { spec, paused: Boolean(o.console), requestId: '' });

@@ -5,7 +5,7 @@
  * the port through StreamConsole with open.device (and `hvctl console --device`), with the serial console's
  * semantics: scrollback replay, many readers, one input holder (force takes it over), final status then OK end.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DomainState, type DeviceSpec } from '../../gen/hypervisor/v1/domain';
@@ -89,8 +89,12 @@ describe('virtio-console devices', () => {
     await calls.destroy(domain.id);
   });
 
-  it('hvctl console --device prints the port (scrollback included) and reports the end of the domain', async () => {
-    const domain = await calls.create(guestSpec(guests.pvh, 'action=virtio-console', { devices: [consoleDevice()] }));
+  it('hvctl create --virtio-console makes the device; hvctl console --device prints the port (scrollback included) and the end of the domain', async () => {
+    const name = `hvctl-port-${process.pid}`;
+    const created = spawnSync(process.execPath, [HVCTL_MAIN, '--socket', hvd.socket, 'create', '--name', name, '--kernel', guests.pvh, '--cmdline', 'action=virtio-console', '--memory', '64M', '--virtio-console', '1', '--rng'], { encoding: 'utf8' });
+    expect(created.status, created.stderr).toBe(0);
+    const domain = await calls.get(name);
+    expect(domain.spec!.devices.map((d) => d.id)).toEqual(['console0', 'rng0']);
     const driver = new ConsoleSession(hvd.clients.domains, { domain: domain.id, device: 'console0', input: true });
     await driver.waitFor(new RegExp(`${PORT} hello\\n`));
     const hvctl = spawn(process.execPath, [HVCTL_MAIN, '--socket', hvd.socket, 'console', domain.name, '--device', 'console0', '--read-only'], {
