@@ -16,7 +16,7 @@ trap 'rm -f "$results"' EXIT
 failed=0
 # Other work on this machine skews every figure: say how busy it was.
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-for bench in boot-to-first-byte pio-exit-rate; do
+for bench in boot-to-first-byte pio-exit-rate virtio-blk-guest-loop; do
   echo "== $bench"
   if ! BENCH_RESULTS="$results" timeout --signal=TERM --kill-after=10 "$BENCH_TIMEOUT_S" node "dist/bench/$bench.js"; then
     echo "!! $bench failed" >&2

@@ -29,8 +29,9 @@ _start:
     movl $__bss_start, %edi
     movl $__bss_end, %ecx
     subl %edi, %ecx
+    shrl $2, %ecx              /* whole dwords (the linker script aligns both ends): 4x fewer emulated steps */
     xorl %eax, %eax
-    rep stosb
+    rep stosl
     subl $12, %esp             /* keep %esp 16-byte aligned at the call */
     pushl %esi
     call guest_main
