@@ -105,7 +105,9 @@ export async function startHvd(): Promise<Hvd> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hvb-'));
   const socket = path.join(dir, 'hvd.sock');
   const runDir = path.join(dir, 'run');
-  const child = spawn(process.execPath, [HVD_MAIN, '--socket', socket, '--run-dir', runDir, '--log-level', 'warn'], {
+  // Its own state dir too: a bench never touches the host's /var/lib/hv.
+  const stateDir = path.join(dir, 'state');
+  const child = spawn(process.execPath, [HVD_MAIN, '--socket', socket, '--run-dir', runDir, '--state-dir', stateDir, '--log-level', 'warn'], {
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const enginePids = () =>
