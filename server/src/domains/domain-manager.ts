@@ -71,6 +71,11 @@ export class DomainManager {
     }
   }
 
+  /** Checks and normalises a spec exactly as create and define do, without acting on it (ImportLibvirtXml). */
+  validate(input: DomainSpec | undefined): Promise<DomainSpec> {
+    return validateSpec(input, this.options.specContext);
+  }
+
   /** Starts a transient domain (libvirt's virDomainCreateXML); `paused` leaves its vCPUs stopped. */
   async create(input: DomainSpec | undefined, paused = false): Promise<DomainRecord> {
     const spec = await validateSpec(input, this.options.specContext);

@@ -6,6 +6,8 @@ import {
   DefineDomainResponse,
   DestroyDomainRequest,
   DestroyDomainResponse,
+  ImportLibvirtXmlRequest,
+  ImportLibvirtXmlResponse,
   RebootDomainRequest,
   RebootDomainResponse,
   ResetDomainRequest,
@@ -32,17 +34,11 @@ import { listPage } from '../domains/list-page';
 import { toDomainProto } from '../domains/to-proto';
 import { processStats } from '../engine/process-stats';
 import type { EventLog } from '../events/event-log';
-import { invalidField, toServiceError, unimplemented } from '../errors';
+import { invalidField, toServiceError } from '../errors';
 import { unary } from '../grpc/handle';
+import { parseDomainXml, renderDomainXml } from '../libvirt-xml';
 import type { Codec, RequestLog } from '../store/request-log';
 import { serveConsole } from './console-proxy';
-
-/** Answers an RPC that a later issue builds, naming what is missing. */
-function notYet<Req, Res>(what: string) {
-  return unary<Req, Res>(() => {
-    throw unimplemented(what);
-  });
-}
 
 function requireDomain(domain: string): string {
   if (domain === '') throw invalidField('domain', 'required: a domain id or name');
@@ -96,8 +92,22 @@ export function createDomainService(manager: DomainManager, events: EventLog, re
       return { stats: { cpuTimeNs, rssBytes, vcpuExits: counters?.vcpuExits ?? 0, consoleBytesOut: counters?.consoleBytesOut ?? 0, balloon } };
     }),
     resetDomain: idempotent('ResetDomain', ResetDomainRequest, ResetDomainResponse, async (req) => domain(await manager.reset(requireDomain(req.domain)))),
-    importLibvirtXml: notYet('ImportLibvirtXml'),
-    exportLibvirtXml: notYet('ExportLibvirtXml'),
+    importLibvirtXml: idempotent('ImportLibvirtXml', ImportLibvirtXmlRequest, ImportLibvirtXmlResponse, async (req) => {
+      const parsed = parseDomainXml(req.xml);
+      try {
+        if (!req.define) return { spec: await manager.validate(parsed.spec), domain: undefined };
+        const record = await manager.define(parsed.spec, false);
+        return { spec: record.spec, ...domain(record) };
+      } catch (err) {
+        // Validation names spec fields; the client sent XML, so name the elements they came from.
+        throw parsed.relocate(err);
+      }
+    }),
+    // A running domain's live spec (with hotplugged devices), as GetDomain shows it.
+    exportLibvirtXml: unary(async (req) => {
+      const record = manager.registry.get(requireDomain(req.domain));
+      return { xml: renderDomainXml(record.liveSpec ?? record.spec) };
+    }),
   };
 }
 

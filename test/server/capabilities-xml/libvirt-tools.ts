@@ -44,7 +44,7 @@ export function libvirtToolsMissing(): string | undefined {
 }
 
 /** virt-xml-validate's verdict on a document: ok, and what it printed. */
-export function validate(xml: string, schema: 'capability' | 'domaincaps'): { ok: boolean; output: string } {
+export function validate(xml: string, schema: 'capability' | 'domaincaps' | 'domain'): { ok: boolean; output: string } {
   const dir = mkdtempSync(join(tmpdir(), 'hv-xml-'));
   try {
     const file = join(dir, `${schema}.xml`);
@@ -70,6 +70,22 @@ export function virshCpuBaselineFeatures(cpuXml: string): { model: string; featu
       model: /<model[^>]*>([^<]+)<\/model>/.exec(out)?.[1] ?? '',
       features: [...out.matchAll(/<feature policy='require' name='([^']+)'\/>/g)].map((m) => m[1]!),
     };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * libvirt's own reading of a <domain> document: `virsh -c test:///default` defines it in the built-in test driver
+ * (libvirt's full domain XML parser, no daemon) and prints it back as `virsh dumpxml` does.
+ */
+export function virshDefineDumpxml(domainXml: string, name: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'hv-dom-'));
+  try {
+    const file = join(dir, 'domain.xml');
+    writeFileSync(file, domainXml);
+    const out = execFileSync('virsh', ['-q', '-c', 'test:///default', `define ${file}; dumpxml ${name}`], { encoding: 'utf8' });
+    return out.slice(out.indexOf('<domain'));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
