@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Command } from 'commander';
 import type { ServiceError } from '@grpc/grpc-js';
@@ -137,6 +138,23 @@ program.command('destroy <domain>').description('stop a domain at once').action(
 program.command('stats <domain>').description('engine counters of a running domain').action((domain: string) =>
   run(async (c) => print((await unaryCall(c.domains.getDomainStats.bind(c.domains), { domain })).stats)),
 );
+
+program.command('export <domain>').description('print the domain as a libvirt <domain> XML document').action((domain: string) =>
+  run(async (c) => void process.stdout.write((await unaryCall(c.domains.exportLibvirtXml.bind(c.domains), { domain })).xml)),
+);
+
+program
+  .command('import <file>')
+  .description('read a libvirt <domain> XML document (- for stdin): print the spec hv makes of it, or define it')
+  .option('--define', 'also define the domain (persistent)')
+  .action((file: string, o: { define?: boolean }) =>
+    run(async (c) => {
+      const xml = readFileSync(file === '-' ? 0 : file, 'utf8');
+      const { spec, domain } = await unaryCall(c.domains.importLibvirtXml.bind(c.domains), { xml, define: Boolean(o.define), requestId: '' });
+      if (domain) printDomain(domain);
+      else print(spec ? DomainSpec.toJSON(spec) : undefined);
+    }),
+  );
 
 program
   .command('console <domain>')

@@ -210,8 +210,9 @@ describe('bad input', () => {
   });
 
   it('answers RPCs that later issues build with UNIMPLEMENTED naming what is missing', async () => {
-    const err = await rejection(unaryCall(domains().importLibvirtXml.bind(domains()), { xml: '<domain/>', define: false, requestId: '' }));
+    const hotplug = hvd.clients.hotplug;
+    const err = await rejection(unaryCall(hotplug.listDevices.bind(hotplug), { domain: 'any', scope: 0 }));
     expect(err.code).toBe(status.UNIMPLEMENTED);
-    expect(err.details).toMatch(/ImportLibvirtXml/);
+    expect(err.details).toMatch(/ListDevices/);
   });
 });

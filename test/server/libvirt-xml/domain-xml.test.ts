@@ -9,6 +9,9 @@ import { BootFormat, DomainSpec, DomainType, LifecycleAction } from '../../../ge
 import { ApiError } from '../../../server/src/errors';
 import { diskTarget, parseDomainXml, renderDomainXml } from '../../../server/src/libvirt-xml';
 import { libvirtToolsMissing, validate, virshDefineDumpxml } from '../capabilities-xml/libvirt-tools';
+import { virshDumpxmlSample } from './virsh-dumpxml-sample';
+
+const VIRSH_DUMPXML = virshDumpxmlSample();
 
 /** A spec with every device kind and every field libvirt's XML or hv's metadata carries. */
 export function fullSpec(): DomainSpec {
@@ -197,98 +200,3 @@ describe('renderDomainXml / parseDomainXml', () => {
     ]);
   });
 });
-
-/** What `virsh dumpxml` prints for a running direct-kernel-boot KVM guest defined with virt-install (libvirt 9). */
-const VIRSH_DUMPXML = `<domain type='kvm' id='3'>
-  <name>alpine-direct</name>
-  <uuid>3b5e8c1a-9f2d-4b7e-8a61-2c4d5e6f7a80</uuid>
-  <metadata>
-    <libosinfo:libosinfo xmlns:libosinfo="http://libosinfo.org/xmlns/libvirt/domain/1.0">
-      <libosinfo:os id="http://alpinelinux.org/alpinelinux/3.19"/>
-    </libosinfo:libosinfo>
-  </metadata>
-  <memory unit='KiB'>524288</memory>
-  <currentMemory unit='KiB'>524288</currentMemory>
-  <vcpu placement='static'>2</vcpu>
-  <resource>
-    <partition>/machine</partition>
-  </resource>
-  <os>
-    <type arch='x86_64' machine='pc-q35-8.2'>hvm</type>
-    <kernel>/var/lib/libvirt/boot/vmlinuz-virt</kernel>
-    <initrd>/var/lib/libvirt/boot/initramfs-virt</initrd>
-    <cmdline>console=ttyS0 root=/dev/vda rw</cmdline>
-    <boot dev='hd'/>
-  </os>
-  <features>
-    <acpi/>
-    <apic/>
-    <vmport state='off'/>
-  </features>
-  <cpu mode='host-passthrough' check='none' migratable='on'/>
-  <clock offset='utc'>
-    <timer name='rtc' tickpolicy='catchup'/>
-    <timer name='pit' tickpolicy='delay'/>
-    <timer name='hpet' present='no'/>
-  </clock>
-  <on_poweroff>destroy</on_poweroff>
-  <on_reboot>restart</on_reboot>
-  <on_crash>destroy</on_crash>
-  <pm>
-    <suspend-to-mem enabled='no'/>
-    <suspend-to-disk enabled='no'/>
-  </pm>
-  <devices>
-    <emulator>/usr/bin/qemu-system-x86_64</emulator>
-    <disk type='file' device='disk'>
-      <driver name='qemu' type='raw' discard='unmap'/>
-      <source file='/var/lib/libvirt/images/alpine.img' index='1'/>
-      <backingStore/>
-      <target dev='vda' bus='virtio'/>
-      <alias name='virtio-disk0'/>
-      <address type='pci' domain='0x0000' bus='0x04' slot='0x00' function='0x0'/>
-    </disk>
-    <controller type='usb' index='0' model='qemu-xhci' ports='15'>
-      <alias name='usb'/>
-      <address type='pci' domain='0x0000' bus='0x02' slot='0x00' function='0x0'/>
-    </controller>
-    <controller type='pci' index='0' model='pcie-root'>
-      <alias name='pcie.0'/>
-    </controller>
-    <interface type='ethernet'>
-      <mac address='52:54:00:6b:3c:58'/>
-      <target dev='tap0' managed='no'/>
-      <model type='virtio'/>
-      <alias name='net0'/>
-      <address type='pci' domain='0x0000' bus='0x01' slot='0x00' function='0x0'/>
-    </interface>
-    <serial type='pty'>
-      <source path='/dev/pts/3'/>
-      <target type='isa-serial' port='0'>
-        <model name='isa-serial'/>
-      </target>
-      <alias name='serial0'/>
-    </serial>
-    <console type='pty' tty='/dev/pts/3'>
-      <source path='/dev/pts/3'/>
-      <target type='serial' port='0'/>
-      <alias name='serial0'/>
-    </console>
-    <input type='mouse' bus='ps2'>
-      <alias name='input0'/>
-    </input>
-    <input type='keyboard' bus='ps2'>
-      <alias name='input1'/>
-    </input>
-    <audio id='1' type='none'/>
-    <memballoon model='virtio'>
-      <alias name='balloon0'/>
-      <address type='pci' domain='0x0000' bus='0x05' slot='0x00' function='0x0'/>
-    </memballoon>
-  </devices>
-  <seclabel type='dynamic' model='dac' relabel='yes'>
-    <label>+64055:+994</label>
-    <imagelabel>+64055:+994</imagelabel>
-  </seclabel>
-</domain>
-`;
