@@ -34,7 +34,14 @@ export function parseXmlTree(xml: string, field: string): XmlNode {
   if (DOCTYPE.test(xml)) throw invalidField(field, 'DOCTYPE and entity declarations are not accepted');
   const verdict = XMLValidator.validate(xml);
   if (verdict !== true) throw invalidField(field, `not well-formed XML: ${verdict.err.msg} (line ${verdict.err.line}, column ${verdict.err.col})`);
-  const roots = toNodes(parser.parse(xml) as OrderedNode[]);
+  let items: OrderedNode[];
+  try {
+    items = parser.parse(xml) as OrderedNode[];
+  } catch (err) {
+    // The parser's own limits (nesting depth) on a well-formed but hostile document.
+    throw invalidField(field, `not accepted: ${(err as Error).message}`);
+  }
+  const roots = toNodes(items);
   if (roots.length !== 1) throw invalidField(field, `expected one root element, found ${roots.length}`);
   return roots[0]!;
 }

@@ -182,6 +182,8 @@ describe('renderDomainXml / parseDomainXml', () => {
     expect(refusal('<domain/><domain/>')).toEqual({ xml: expect.stringContaining('one root element') });
     const xxe = `<?xml version="1.0"?><!DOCTYPE domain [<!ENTITY x SYSTEM "file:///etc/passwd">]><domain type='kvm'><name>&x;</name></domain>`;
     expect(refusal(xxe)).toEqual({ xml: expect.stringContaining('DOCTYPE') });
+    const deep = `<domain type='kvm'><metadata>${'<a>'.repeat(20000)}${'</a>'.repeat(20000)}</metadata></domain>`;
+    expect(refusal(deep)).toEqual({ xml: expect.stringContaining('nested') });
   });
 
   it('moves validation errors on spec fields to the XML they came from', () => {
