@@ -3,26 +3,19 @@
  * DEVICE_NEEDS_RESET (the guest sees it in its status register), and hvd publishes a DeviceEvent naming the
  * device; the guest and the domain go on. Real hvd, real engine, the test guest's virtio-rng driver.
  */
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { DeviceEventType } from '../../gen/hypervisor/v1/events';
 import { DomainState } from '../../gen/hypervisor/v1/domain';
 import { domainCalls, guestSpec } from '../support/domains';
 import { watchEvents } from '../support/event-watch';
-import { startHvd, type HvdUnderTest } from '../support/hvd-process';
+import { hvdPerFile } from '../support/hvd-process';
 
 const guests = inject('guests');
-let hvd: HvdUnderTest;
-
-beforeAll(async () => {
-  hvd = await startHvd();
-});
-afterAll(async () => {
-  await hvd?.stop();
-});
+const hvd = hvdPerFile();
 
 describe('device events', () => {
   it('a guest that corrupts its virtio-rng queue gets DEVICE_NEEDS_RESET, and watchers a NEEDS_RESET event for rng0', async () => {
-    const d = () => hvd.clients.domains;
+    const d = () => hvd().clients.domains;
     const live = watchEvents(d());
     const { domain, console } = await domainCalls(d).boot(guestSpec(guests.pvh, 'action=virtio-rng-break', { devices: [{ id: 'rng0', kind: { $case: 'rng', value: {} } }] }));
     const ended = await console.ended;

@@ -5,30 +5,23 @@
  * guest finds and checks the ACPI tables through PVH start_info; the CMOS RTC tells it today's date.
  */
 import { credentials, Metadata } from '@grpc/grpc-js';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { runDirFor } from '../../engine/src/control/run-dir';
 import { EngineServiceClient, type GetStateResponse } from '../../gen/hypervisor/engine/v1/engine_service';
 import { DomainSpec, DomainState, DomainStateReason, LifecycleAction } from '../../gen/hypervisor/v1/domain';
 import { domainCalls, guestSpec } from '../support/domains';
-import { startHvd, type HvdUnderTest } from '../support/hvd-process';
+import { hvdPerFile } from '../support/hvd-process';
 
 const guests = inject('guests');
-let hvd: HvdUnderTest;
-
-beforeAll(async () => {
-  hvd = await startHvd();
-});
-afterAll(async () => {
-  await hvd?.stop();
-});
+const hvd = hvdPerFile();
 
 const spec = (cmdline: string, extra: Parameters<typeof DomainSpec.fromPartial>[0] = {}) => guestSpec(guests.pvh, cmdline, extra);
-const domains = () => hvd.clients.domains;
+const domains = () => hvd().clients.domains;
 const { get, destroy, boot } = domainCalls(domains);
 
 /** The engine's own view of the guest, straight from its control socket. */
 function engineState(domainId: string): Promise<GetStateResponse> {
-  const client = new EngineServiceClient(`unix://${runDirFor(hvd.runDir, domainId).socket}`, credentials.createInsecure());
+  const client = new EngineServiceClient(`unix://${runDirFor(hvd().runDir, domainId).socket}`, credentials.createInsecure());
   return new Promise((resolve, reject) =>
     client.getState({}, new Metadata(), { deadline: Date.now() + 5000 }, (err, response) => {
       client.close();

@@ -7,31 +7,24 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { status } from '@grpc/grpc-js';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { unaryCall } from '../../clients/hvctl/connect';
 import { BootFormat, DomainSpec, DomainState, DomainStateReason, DomainType } from '../../gen/hypervisor/v1/domain';
 import { fieldViolationsOf } from '../../server/src/errors';
 import { ConsoleSession } from '../support/console-client';
 import { domainCalls, guestSpec, rejection } from '../support/domains';
-import { isAlive, startHvd, waitFor, type HvdUnderTest } from '../support/hvd-process';
+import { hvdPerFile, isAlive, waitFor } from '../support/hvd-process';
 
 const guests = inject('guests');
-let hvd: HvdUnderTest;
-
-beforeAll(async () => {
-  hvd = await startHvd();
-});
-afterAll(async () => {
-  await hvd?.stop();
-});
+const hvd = hvdPerFile();
 
 const spec = (cmdline: string, extra: Partial<DomainSpec> = {}) => guestSpec(guests.pvh, cmdline, extra);
-const domains = () => hvd.clients.domains;
+const domains = () => hvd().clients.domains;
 const { create, get, resume, destroy, boot } = domainCalls(domains);
 
 describe('capabilities', () => {
   it('reports the real host: CPU count, memory, and which domain types run here', async () => {
-    const { capabilities } = await unaryCall(hvd.clients.capabilities.getCapabilities.bind(hvd.clients.capabilities), {});
+    const { capabilities } = await unaryCall(hvd().clients.capabilities.getCapabilities.bind(hvd().clients.capabilities), {});
     const host = capabilities!.host!;
     expect(host.topology!.onlineCpus).toBe(Number(execFileSync('nproc').toString()));
     expect(host.memoryBytes).toBe(os.totalmem());
@@ -57,7 +50,7 @@ describe('a transient domain', () => {
     expect(domain.status!.state).toBe(DomainState.DOMAIN_STATE_PAUSED);
     const pid = domain.status!.enginePid;
     expect(pid).toBeGreaterThan(0);
-    // Detached: the engine leads its own process group, so it survives hvd.
+    // Detached: the engine leads its own process group, so it survives hvd().
     expect(Number(execFileSync('ps', ['-o', 'pgid=', '-p', String(pid)]).toString().trim())).toBe(pid);
     const console = new ConsoleSession(domains(), { domain: domain.id });
     await resume(domain.id);
@@ -76,7 +69,7 @@ describe('a transient domain', () => {
 
     expect((await rejection(get(domain.id))).code).toBe(status.NOT_FOUND);
     await waitFor(() => !isAlive(pid), 5000, 'the engine to exit');
-    expect(fs.readdirSync(hvd.runDir)).toEqual([]);
+    expect(fs.readdirSync(hvd().runDir)).toEqual([]);
   });
 
   it('is RUNNING/BOOTED while it runs, listed, found by name or id, and takes console input', async () => {
@@ -171,20 +164,20 @@ describe('a transient domain', () => {
 
 describe('bad input', () => {
   async function expectInvalid(s: DomainSpec, field: string, description: RegExp): Promise<void> {
-    const before = fs.existsSync(hvd.runDir) ? fs.readdirSync(hvd.runDir) : [];
-    const pidsBefore = hvd.enginePids();
+    const before = fs.existsSync(hvd().runDir) ? fs.readdirSync(hvd().runDir) : [];
+    const pidsBefore = hvd().enginePids();
     const err = await rejection(create(s));
     expect(err.code).toBe(status.INVALID_ARGUMENT);
     const violation = fieldViolationsOf(err).find((v) => v.field === field);
     expect(violation?.description, `violations: ${JSON.stringify(fieldViolationsOf(err))}`).toMatch(description);
-    expect(fs.existsSync(hvd.runDir) ? fs.readdirSync(hvd.runDir) : []).toEqual(before);
-    expect(hvd.enginePids()).toEqual(pidsBefore);
+    expect(fs.existsSync(hvd().runDir) ? fs.readdirSync(hvd().runDir) : []).toEqual(before);
+    expect(hvd().enginePids()).toEqual(pidsBefore);
   }
 
   it('names the field for a missing kernel, a kernel without a PVH note, and one that does not fit', async () => {
     await expectInvalid(spec('', { boot: { kernelPath: '/nonexistent/vmlinux', initrdPath: '', cmdline: '', format: 0, loadAddress: 0, entryAddress: 0 } }), 'spec.boot.kernel_path', /cannot open/);
     await expectInvalid(spec('', { boot: { kernelPath: process.execPath, initrdPath: '', cmdline: '', format: 0, loadAddress: 0, entryAddress: 0 } }), 'spec.boot.kernel_path', /PVH/);
-    const big = path.join(hvd.dir, 'big.bin');
+    const big = path.join(hvd().dir, 'big.bin');
     fs.writeFileSync(big, Buffer.alloc(3 << 20));
     const s = spec('', { memory: { currentBytes: 2 << 20, maxBytes: 0 } });
     s.boot = { kernelPath: big, initrdPath: '', cmdline: '', format: BootFormat.BOOT_FORMAT_RAW, loadAddress: 1 << 20, entryAddress: 1 << 20 };
@@ -210,7 +203,7 @@ describe('bad input', () => {
   });
 
   it('answers RPCs that later issues build with UNIMPLEMENTED naming what is missing', async () => {
-    const hotplug = hvd.clients.hotplug;
+    const hotplug = hvd().clients.hotplug;
     const err = await rejection(unaryCall(hotplug.listDevices.bind(hotplug), { domain: 'any', scope: 0 }));
     expect(err.code).toBe(status.UNIMPLEMENTED);
     expect(err.details).toMatch(/ListDevices/);

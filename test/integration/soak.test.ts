@@ -4,10 +4,10 @@
  */
 import * as fs from 'node:fs';
 import { status, type ServiceError } from '@grpc/grpc-js';
-import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { expect, inject, it } from 'vitest';
 import { connect, unaryCall, type HvClients } from '../../clients/hvctl/connect';
 import { DomainSpec, DomainState, DomainType } from '../../gen/hypervisor/v1/domain';
-import { isAlive, startHvd, waitFor, type HvdUnderTest } from '../support/hvd-process';
+import { hvdPerFile, isAlive, waitFor } from '../support/hvd-process';
 
 const CLIENTS = 6;
 const DOMAINS = 4;
@@ -16,25 +16,18 @@ const SOAK_MS = 8000;
 const EXPECTED = new Set([status.FAILED_PRECONDITION, status.DEADLINE_EXCEEDED]);
 
 const guests = inject('guests');
-let hvd: HvdUnderTest;
-
-beforeAll(async () => {
-  hvd = await startHvd();
-});
-afterAll(async () => {
-  await hvd?.stop();
-});
+const hvd = hvdPerFile();
 
 const fdCount = (pid: number) => fs.readdirSync(`/proc/${pid}/fd`).length;
 
 it('stays consistent and leak-free under concurrent random lifecycle calls', async () => {
   const names = Array.from({ length: DOMAINS }, (_, i) => `soak${i}-${process.pid}`);
-  const d = hvd.clients.domains;
+  const d = hvd().clients.domains;
   for (const name of names) {
     const spec = DomainSpec.fromPartial({ name, type: DomainType.DOMAIN_TYPE_EMULATED, vcpus: { current: 1 }, memory: { currentBytes: 16 << 20 }, boot: { kernelPath: guests.pvh, cmdline: 'action=hlt' } });
     await unaryCall(d.defineDomain.bind(d), { spec, autostart: false, requestId: '' });
   }
-  const hvdPid = hvd.process.pid!;
+  const hvdPid = hvd().process.pid!;
   const fdsBefore = fdCount(hvdPid);
   const unexpected: string[] = [];
   let calls = 0;
@@ -65,7 +58,7 @@ it('stays consistent and leak-free under concurrent random lifecycle calls', asy
     }
   }
 
-  const clients = Array.from({ length: CLIENTS }, () => connect(hvd.socket));
+  const clients = Array.from({ length: CLIENTS }, () => connect(hvd().socket));
   await Promise.all(clients.map((c, i) => client(c, i + 1)));
   clients.forEach((c) => c.close());
   expect(unexpected, unexpected.join("\n")).toEqual([]);
@@ -79,6 +72,6 @@ it('stays consistent and leak-free under concurrent random lifecycle calls', asy
     if (active) await unaryCall(d.destroyDomain.bind(d), { domain: domain.id, requestId: '' });
   }
   // Nothing left behind: no engines, no run dirs or sockets, and hvd's descriptors back where they were.
-  await waitFor(() => hvd.enginePids().length === 0 && fs.readdirSync(hvd.runDir).length === 0, 10_000, 'engines and run dirs to be gone');
+  await waitFor(() => hvd().enginePids().length === 0 && fs.readdirSync(hvd().runDir).length === 0, 10_000, 'engines and run dirs to be gone');
   await waitFor(() => fdCount(hvdPid) <= fdsBefore + 2, 10_000, `hvd fds to return to ${fdsBefore} (now ${fdCount(hvdPid)})`);
 });

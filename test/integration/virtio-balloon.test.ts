@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { credentials, status, type ServiceError } from '@grpc/grpc-js';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { unaryCall } from '../../clients/hvctl/connect';
 import { runDirFor } from '../../engine/src/control/run-dir';
 import { EngineServiceClient } from '../../gen/hypervisor/engine/v1/engine_service';
@@ -15,18 +15,11 @@ import { DomainState, type DeviceSpec, type DomainSpec } from '../../gen/hypervi
 import { fieldViolationsOf } from '../../server/src/errors';
 import { ConsoleSession } from '../support/console-client';
 import { domainCalls, guestSpec, rejection } from '../support/domains';
-import { startHvd, type HvdUnderTest } from '../support/hvd-process';
+import { hvdPerFile } from '../support/hvd-process';
 import { residentBytesOfMapping } from '../support/smaps';
 
 const guests = inject('guests');
-let hvd: HvdUnderTest;
-
-beforeAll(async () => {
-  hvd = await startHvd();
-});
-afterAll(async () => {
-  await hvd?.stop();
-});
+const hvd = hvdPerFile();
 
 const MIB = 1024 * 1024;
 const PAGE = 4096;
@@ -35,13 +28,13 @@ const GUEST_RAM = 72 * MIB;
 /** Where the test guest's balloon pool starts (virtio-balloon.c POOL_START). */
 const POOL_START = 8 * MIB;
 
-const calls = domainCalls(() => hvd.clients.domains);
+const calls = domainCalls(() => hvd().clients.domains);
 const balloon = (statsPeriodSeconds = 0, deflateOnOom = false): DeviceSpec => ({ id: '', kind: { $case: 'balloon', value: { deflateOnOom, statsPeriodSeconds } } });
 const balloonSpec = (action: string, devices: DeviceSpec[]): DomainSpec => guestSpec(guests.pvh, `action=${action}`, { memory: { currentBytes: GUEST_RAM }, devices });
 
 /** The engine's own control socket, as hvd reaches it. */
 function engineOf(domainId: string) {
-  const client = new EngineServiceClient(`unix://${runDirFor(hvd.runDir, domainId).socket}`, credentials.createInsecure());
+  const client = new EngineServiceClient(`unix://${runDirFor(hvd().runDir, domainId).socket}`, credentials.createInsecure());
   return {
     state: () => unaryCall(client.getState.bind(client), {}),
     setTarget: (targetBytes: number) => unaryCall(client.setBalloonTarget.bind(client), { targetBytes }),
@@ -73,7 +66,7 @@ describe('virtio-balloon', () => {
     // Every second the engine asks for statistics; the guest's figures follow its balloon.
     const freeAfterInflate = (poolPages - target / PAGE) * PAGE;
     await expect.poll(async () => (await engine.state()).balloon?.guest?.freeBytes, { timeout: 15_000 }).toBe(freeAfterInflate);
-    const { stats } = await unaryCall(hvd.clients.domains.getDomainStats.bind(hvd.clients.domains), { domain: domain.id });
+    const { stats } = await unaryCall(hvd().clients.domains.getDomainStats.bind(hvd().clients.domains), { domain: domain.id });
     expect(stats?.balloon).toMatchObject({ device: 'balloon0', actualBytes: target, reclaimedBytes: target });
     expect(stats?.balloon?.guest).toMatchObject({ totalBytes: GUEST_RAM, availableBytes: freeAfterInflate });
     expect(stats?.balloon?.guest?.updateTime).toBeInstanceOf(Date);
@@ -87,7 +80,7 @@ describe('virtio-balloon', () => {
 
   it('survives a hostile guest: bad frames and huge lists are logged and ignored, nothing outside guest RAM is discarded', async () => {
     const domain = await calls.create(balloonSpec('virtio-balloon-hostile', [balloon()]), true);
-    const console = new ConsoleSession(hvd.clients.domains, { domain: domain.id });
+    const console = new ConsoleSession(hvd().clients.domains, { domain: domain.id });
     const engine = engineOf(domain.id);
     // The target the guest's proper inflate reaches, set before its first instruction.
     await engine.setTarget(256 * PAGE);
@@ -99,7 +92,7 @@ describe('virtio-balloon', () => {
     const { balloon: state, status: live } = await engine.state();
     expect(live?.state).toBe(DomainState.DOMAIN_STATE_RUNNING);
     expect(state).toMatchObject({ actualBytes: 256 * PAGE, reclaimedBytes: 256 * PAGE, guest: undefined });
-    const log = readFileSync(runDirFor(hvd.runDir, domain.id).stderr, 'utf8');
+    const log = readFileSync(runDirFor(hvd().runDir, domain.id).stderr, 'utf8');
     expect(log).toMatch(/frame 4294967295 is not a page of guest RAM/);
     expect(log).toMatch(new RegExp(`frame ${GUEST_RAM / PAGE} is not a page of guest RAM`));
     expect(log).toMatch(/names 262144 frames; only the first 65536 are taken/);

@@ -7,24 +7,17 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { status } from '@grpc/grpc-js';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { DomainState, type DeviceSpec } from '../../gen/hypervisor/v1/domain';
 import { fieldViolationsOf } from '../../server/src/errors';
 import { ConsoleSession } from '../support/console-client';
 import { domainCalls, guestSpec } from '../support/domains';
-import { HVCTL_MAIN, startHvd, type HvdUnderTest } from '../support/hvd-process';
+import { HVCTL_MAIN, hvdPerFile } from '../support/hvd-process';
 
 const guests = inject('guests');
-let hvd: HvdUnderTest;
+const hvd = hvdPerFile();
 
-beforeAll(async () => {
-  hvd = await startHvd();
-});
-afterAll(async () => {
-  await hvd?.stop();
-});
-
-const calls = domainCalls(() => hvd.clients.domains);
+const calls = domainCalls(() => hvd().clients.domains);
 const consoleDevice = (id = ''): DeviceSpec => ({ id, kind: { $case: 'console', value: {} } });
 const rng = (): DeviceSpec => ({ id: '', kind: { $case: 'rng', value: {} } });
 const PORT = 'hv-guest: virtio-console port0';
@@ -33,10 +26,10 @@ describe('virtio-console devices', () => {
   it("carries the port's output to every reader and one holder's input to the guest, apart from the serial console", async () => {
     const domain = await calls.create(guestSpec(guests.pvh, 'action=virtio-console', { devices: [rng(), consoleDevice()] }), true);
     expect(domain.spec!.devices.map((d) => d.id)).toEqual(['rng0', 'console0']);
-    const open = (extra: { input?: boolean; force?: boolean } = {}) => new ConsoleSession(hvd.clients.domains, { domain: domain.id, device: 'console0', ...extra });
+    const open = (extra: { input?: boolean; force?: boolean } = {}) => new ConsoleSession(hvd().clients.domains, { domain: domain.id, device: 'console0', ...extra });
     const writer = open({ input: true });
     const reader = open();
-    const serial = new ConsoleSession(hvd.clients.domains, { domain: domain.id });
+    const serial = new ConsoleSession(hvd().clients.domains, { domain: domain.id });
     await calls.resume(domain.id);
 
     await writer.waitFor(new RegExp(`${PORT} hello\\n`));
@@ -68,10 +61,10 @@ describe('virtio-console devices', () => {
 
   it('refuses input from a client that does not hold it, as on the serial console', async () => {
     const domain = await calls.create(guestSpec(guests.pvh, 'action=virtio-console', { devices: [consoleDevice('hvc')] }), true);
-    const holder = new ConsoleSession(hvd.clients.domains, { domain: domain.id, device: 'hvc', input: true });
+    const holder = new ConsoleSession(hvd().clients.domains, { domain: domain.id, device: 'hvc', input: true });
     await calls.resume(domain.id);
     await holder.waitFor(new RegExp(`${PORT} hello\\n`));
-    const second = new ConsoleSession(hvd.clients.domains, { domain: domain.id, device: 'hvc', input: true });
+    const second = new ConsoleSession(hvd().clients.domains, { domain: domain.id, device: 'hvc', input: true });
     const refused = await second.ended;
     expect(refused.error?.code).toBe(status.FAILED_PRECONDITION);
     holder.send('poweroff\n');
@@ -81,7 +74,7 @@ describe('virtio-console devices', () => {
   it('names open.device when it is not a console device of the domain', async () => {
     const domain = await calls.create(guestSpec(guests.pvh, 'action=spin', { devices: [rng(), consoleDevice()] }));
     for (const device of ['nope', 'rng0']) {
-      const session = new ConsoleSession(hvd.clients.domains, { domain: domain.id, device });
+      const session = new ConsoleSession(hvd().clients.domains, { domain: domain.id, device });
       const { error } = await session.ended;
       expect(error?.code).toBe(status.INVALID_ARGUMENT);
       expect(fieldViolationsOf(error!).map((v) => v.field)).toEqual(['open.device']);
@@ -91,13 +84,13 @@ describe('virtio-console devices', () => {
 
   it('hvctl create --virtio-console makes the device; hvctl console --device prints the port (scrollback included) and the end of the domain', async () => {
     const name = `hvctl-port-${process.pid}`;
-    const created = spawnSync(process.execPath, [HVCTL_MAIN, '--socket', hvd.socket, 'create', '--name', name, '--kernel', guests.pvh, '--cmdline', 'action=virtio-console', '--memory', '64M', '--virtio-console', '1', '--rng'], { encoding: 'utf8' });
+    const created = spawnSync(process.execPath, [HVCTL_MAIN, '--socket', hvd().socket, 'create', '--name', name, '--kernel', guests.pvh, '--cmdline', 'action=virtio-console', '--memory', '64M', '--virtio-console', '1', '--rng'], { encoding: 'utf8' });
     expect(created.status, created.stderr).toBe(0);
     const domain = await calls.get(name);
     expect(domain.spec!.devices.map((d) => d.id)).toEqual(['console0', 'rng0']);
-    const driver = new ConsoleSession(hvd.clients.domains, { domain: domain.id, device: 'console0', input: true });
+    const driver = new ConsoleSession(hvd().clients.domains, { domain: domain.id, device: 'console0', input: true });
     await driver.waitFor(new RegExp(`${PORT} hello\\n`));
-    const hvctl = spawn(process.execPath, [HVCTL_MAIN, '--socket', hvd.socket, 'console', domain.name, '--device', 'console0', '--read-only'], {
+    const hvctl = spawn(process.execPath, [HVCTL_MAIN, '--socket', hvd().socket, 'console', domain.name, '--device', 'console0', '--read-only'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

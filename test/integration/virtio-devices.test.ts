@@ -5,25 +5,18 @@
  */
 import { readFileSync } from 'node:fs';
 import { status, type ServiceError } from '@grpc/grpc-js';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { unaryCall } from '../../clients/hvctl/connect';
 import { DomainSpec, DomainState, DomainType, type DeviceSpec, type Domain } from '../../gen/hypervisor/v1/domain';
 import { fieldViolationsOf } from '../../server/src/errors';
 import { PCI_ECAM_START } from '../../engine/src/platform/layout';
 import { createKnownDisk, expectedSectorLines, knownSector, SECTOR_SIZE, writePattern } from '../guests/virtio-disk-image';
 import { ConsoleSession } from '../support/console-client';
-import { startHvd, type HvdUnderTest } from '../support/hvd-process';
+import { hvdPerFile } from '../support/hvd-process';
 
 const guests = inject('guests');
-let hvd: HvdUnderTest;
+const hvd = hvdPerFile();
 let seq = 0;
-
-beforeAll(async () => {
-  hvd = await startHvd();
-});
-afterAll(async () => {
-  await hvd?.stop();
-});
 
 const disk = (path: string, readOnly = false, serial = ''): DeviceSpec => ({ id: '', kind: { $case: 'disk', value: { path, readOnly, serial } } });
 const rng = (): DeviceSpec => ({ id: '', kind: { $case: 'rng', value: {} } });
@@ -39,7 +32,7 @@ function spec(cmdline: string, devices: DeviceSpec[]): DomainSpec {
   });
 }
 
-const domains = () => hvd.clients.domains;
+const domains = () => hvd().clients.domains;
 
 /** Creates paused, attaches the console, resumes, and waits for the guest to power off; returns its lines. */
 async function run(s: DomainSpec): Promise<{ domain: Domain; lines: string[]; output: string }> {

@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { connect, unaryCall, type HvClients } from '../../clients/hvctl/connect';
+import { afterAll, beforeAll } from 'vitest';
 
 export const REPO = path.resolve(__dirname, '../..');
 export const HVD_MAIN = path.join(REPO, 'dist/server/src/main.js');
@@ -112,4 +113,22 @@ export async function waitFor(check: () => boolean, timeoutMs: number, what: str
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/**
+ * One hvd for a whole test file: started before its tests, stopped after them, in its own temporary directory.
+ * Tests reach it through the returned function (it throws outside a test, when no hvd runs).
+ */
+export function hvdPerFile(extraArgs: readonly string[] = [], placement: HvdPlacement = {}): () => HvdUnderTest {
+  let hvd: HvdUnderTest | undefined;
+  beforeAll(async () => {
+    hvd = await startHvd(undefined, extraArgs, placement);
+  });
+  afterAll(async () => {
+    await hvd?.stop();
+  });
+  return () => {
+    if (!hvd) throw new Error('hvd is not running: use it inside a test');
+    return hvd;
+  };
 }
