@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 # libvirt0: libvirt's cpu_map (CPU model and feature names of the capabilities XML) and its RelaxNG schemas;
 # libvirt-clients + libxml2-utils: virt-xml-validate (it runs xmllint) and virsh, which check that XML in tests.
 # libasan8/libubsan1: runtimes of the sanitizer build of the addon (engine/native/build-asan.sh) the fuzz tests use.
-packages=(libunicorn-dev gcc g++ make binutils python3 qemu-system-x86 util-linux procps acpica-tools libvirt0 libvirt-clients libxml2-utils libasan8 libubsan1)
+# iproute2: `ip netns` / `ip tuntap`, the network namespace and tap the virtio-net tests make.
+packages=(libunicorn-dev gcc g++ make binutils python3 qemu-system-x86 util-linux procps acpica-tools libvirt0 libvirt-clients libxml2-utils libasan8 libubsan1 iproute2)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
