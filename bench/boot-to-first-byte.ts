@@ -15,7 +15,7 @@
  * Usage: node dist/bench/boot-to-first-byte.js [iterations=10]
  */
 import { Domains, guestSpec } from './support/hv-domains';
-import { GUEST_ELF, procStatusBytes, QEMU, runCleanups, sleep, startHvd, startQemu, watchdog } from './support/processes';
+import { GUEST_ELF, procStatusBytes, QEMU, runBench, sleep, startHvd, startQemu, watchdog } from './support/processes';
 import { fmt, mib, nsToMs, recordResults, summarize, table, type Summary } from './support/report';
 
 const MEMORY_BYTES = 32 << 20;
@@ -147,10 +147,4 @@ async function main(): Promise<void> {
   ]);
 }
 
-main()
-  .then(() => process.exit(0))
-  .catch((err: unknown) => {
-    console.error(err);
-    runCleanups();
-    process.exit(1);
-  });
+runBench(main);

@@ -14,7 +14,7 @@
  * Usage: node dist/bench/pio-exit-rate.js [N=50000000] [runs=3]
  */
 import { Domains, guestSpec } from './support/hv-domains';
-import { GUEST_ELF, QEMU, runCleanups, sleep, startHvd, startQemu, watchdog } from './support/processes';
+import { GUEST_ELF, QEMU, runBench, sleep, startHvd, startQemu, watchdog } from './support/processes';
 import { fmt, nsToMs, recordResults, summarize, table } from './support/report';
 import type { DomainStats } from '../gen/hypervisor/v1/domain_service';
 
@@ -152,10 +152,4 @@ async function main(): Promise<void> {
   ]);
 }
 
-main()
-  .then(() => process.exit(0))
-  .catch((err: unknown) => {
-    console.error(err);
-    runCleanups();
-    process.exit(1);
-  });
+runBench(main);

@@ -17,7 +17,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Domains, guestSpec } from './support/hv-domains';
-import { GUEST_ELF, QEMU, runCleanups, sleep, startHvd, startQemu, watchdog } from './support/processes';
+import { GUEST_ELF, QEMU, runBench, sleep, startHvd, startQemu, watchdog } from './support/processes';
 import { fmt, nsToMs, recordResults, summarize, table } from './support/report';
 
 const MEMORY_BYTES = 32 << 20;
@@ -123,10 +123,4 @@ async function main(): Promise<void> {
   ]);
 }
 
-main()
-  .then(() => process.exit(0))
-  .catch((err: unknown) => {
-    console.error(err);
-    runCleanups();
-    process.exit(1);
-  });
+runBench(main);

@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import { VIRTIO_F_EVENT_IDX } from '../engine/src/virtio/constants';
 import { RawFileBackend, VIRTIO_BLK_S_OK, VIRTIO_BLK_T_IN, VirtioBlk } from '../engine/src/virtio/blk';
 import { DriverHarness, type DriverQueue } from '../test/engine/virtio/driver-harness';
+import { runBench } from './support/processes';
 import { fmt, summarize, table } from './support/report';
 
 const KiB = 1024;
@@ -132,9 +133,4 @@ async function main(): Promise<void> {
   }
 }
 
-main()
-  .then(() => process.exit(0))
-  .catch((err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  });
+runBench(main);

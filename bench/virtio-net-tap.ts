@@ -16,6 +16,7 @@ import { setImmediate as tick } from 'node:timers/promises';
 import { VIRTIO_F_EVENT_IDX } from '../engine/src/virtio/constants';
 import { NET_RECEIVEQ, NET_TRANSMITQ, TapBackend, VIRTIO_NET_HDR_SIZE, VirtioNet } from '../engine/src/virtio/net';
 import { DriverHarness } from '../test/engine/virtio/driver-harness';
+import { runBench } from './support/processes';
 import { fmt, summarize, table } from './support/report';
 
 const TAP = 'hvbench0';
@@ -179,12 +180,7 @@ if (!Number.isInteger(frames) || frames < 1 || frames > 1e7 || !Number.isInteger
   process.exit(2);
 }
 if (process.argv[4] === '--inside') {
-  inside(frames, runs)
-    .then(() => process.exit(0))
-    .catch((err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    });
+  runBench(() => inside(frames, runs));
 } else if (process.getuid?.() !== 0) {
   console.error('virtio-net-tap: needs root (ip netns add, ip tuntap add)');
   process.exit(1);

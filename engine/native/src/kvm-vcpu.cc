@@ -19,10 +19,6 @@ namespace {
 
 // Most CPUID entries or MSRs accepted in one call (the kernel's own limits are lower still).
 constexpr size_t kMaxArrayEntries = 4096;
-// The kernel's sigset size: KVM_SET_SIGNAL_MASK rejects any other length.
-constexpr uint32_t kKernelSigsetBytes = 8;
-constexpr long kNanosPerMicro = 1000;
-constexpr long kMicrosPerSecond = 1000000;
 
 // Marks JS objects made by this class, so VcpuThread can accept only a real VcpuFd.
 constexpr napi_type_tag kVcpuFdTag = {0x68765f6b766d0003ULL, 0x9d3c5b1e2a7f4c03ULL};
@@ -57,7 +53,6 @@ Napi::Function VcpuFd::Init(Napi::Env env) {
   return DefineClass(env, "VcpuFd",
                      {
                          InstanceAccessor<&VcpuFd::RunBuffer>("runBuffer"),
-                         InstanceMethod<&VcpuFd::Run>("run"),
                          InstanceMethod<&VcpuFd::GetRegs>("getRegs"),
                          InstanceMethod<&VcpuFd::SetRegs>("setRegs"),
                          InstanceMethod<&VcpuFd::GetSregs>("getSregs"),
@@ -90,7 +85,6 @@ VcpuFd::VcpuFd(const Napi::CallbackInfo& info) : Napi::ObjectWrap<VcpuFd>(info) 
 }
 
 VcpuFd::~VcpuFd() {
-  if (hasTimer_) timer_delete(timer_);
   if (fd_ >= 0) ::close(fd_);
 }
 
@@ -102,56 +96,6 @@ int VcpuFd::Ioctl(Napi::Env env, unsigned long request, void* arg, const char* w
 }
 
 Napi::Value VcpuFd::RunBuffer(const Napi::CallbackInfo&) { return runBuffer_.Value(); }
-
-void VcpuFd::PrepareThread(Napi::Env env) {
-  pid_t tid = gettid();
-  if (preparedThread_ == tid) return;
-  InstallKickHandler(env);
-  sigset_t block;
-  sigemptyset(&block);
-  sigaddset(&block, KickSignal());
-  sigset_t current;
-  if (pthread_sigmask(SIG_BLOCK, &block, &current) != 0) throw Napi::Error::New(env, "pthread_sigmask failed");
-  // Inside KVM_RUN the thread's old mask applies, without the kick signal.
-  sigdelset(&current, KickSignal());
-  KernelArray mask(kKvmSignalMaskSigset, kKernelSigsetBytes, kKernelSigsetBytes);
-  memcpy(mask.array(), &current, kKernelSigsetBytes);
-  Ioctl(env, KVM_SET_SIGNAL_MASK, mask.header(), "KVM_SET_SIGNAL_MASK");
-  if (hasTimer_) timer_delete(timer_);
-  hasTimer_ = false;
-  sigevent event{};
-  event.sigev_notify = SIGEV_THREAD_ID;
-  event.sigev_signo = KickSignal();
-  event._sigev_un._tid = tid;
-  if (timer_create(CLOCK_MONOTONIC, &event, &timer_) != 0) throw ErrnoError(env, "timer_create", errno);
-  hasTimer_ = true;
-  preparedThread_ = tid;
-}
-
-// run(timeoutMicros): 0 after an exit to decode from runBuffer; EINTR (immediate_exit, or the timeout) or EAGAIN
-// when there is none. Any other failure throws.
-Napi::Value VcpuFd::Run(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  uint64_t micros = U64Arg(info, 0, "timeoutMicros");
-  if (fd_ < 0) throw Napi::Error::New(env, "KVM_RUN: VcpuFd is closed");
-  PrepareThread(env);
-  itimerspec arm{};
-  arm.it_value.tv_sec = static_cast<time_t>(micros / kMicrosPerSecond);
-  arm.it_value.tv_nsec = static_cast<long>(micros % kMicrosPerSecond) * kNanosPerMicro;
-  if (micros > 0 && timer_settime(timer_, 0, &arm, nullptr) != 0) throw ErrnoError(env, "timer_settime", errno);
-  int r = ioctl(fd_, KVM_RUN, 0);
-  int err = errno;
-  itimerspec disarm{};
-  timer_settime(timer_, 0, &disarm, nullptr);
-  sigset_t kick;
-  sigemptyset(&kick);
-  sigaddset(&kick, KickSignal());
-  timespec zero{};
-  while (sigtimedwait(&kick, nullptr, &zero) > 0) {
-  }
-  if (r < 0 && err != EINTR && err != EAGAIN) throw ErrnoError(env, "KVM_RUN", err);
-  return Napi::Number::New(env, r < 0 ? err : 0);
-}
 
 void VcpuFd::GetRegs(const Napi::CallbackInfo& info) {
   Ioctl(info.Env(), KVM_GET_REGS, BytesArg(info, 0, sizeof(kvm_regs), "regs"), "KVM_GET_REGS");
@@ -212,9 +156,6 @@ Napi::Value VcpuFd::GetMsrs(const Napi::CallbackInfo& info) {
 }
 
 void VcpuFd::Close(const Napi::CallbackInfo&) {
-  if (hasTimer_) timer_delete(timer_);
-  hasTimer_ = false;
-  preparedThread_ = 0;
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
   slots_.reset();

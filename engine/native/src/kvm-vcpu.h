@@ -1,19 +1,9 @@
-// VcpuFd: one KVM vCPU (the fd KVM_CREATE_VCPU returns) and its mmap'd kvm_run, shared with JS as an ArrayBuffer
-// that engine/src/accel/kvm/kvm-exit-decoder.ts reads. Registers, CPUID and MSRs cross as kernel-layout bytes
-// built and validated in TypeScript.
-//
-// run(timeoutMicros) on the calling thread:
-//   1. the kick signal is blocked on this thread except inside KVM_RUN (KVM_SET_SIGNAL_MASK), so it can only
-//      interrupt the guest, never a Node syscall;
-//   2. a per-vCPU POSIX timer aimed at this thread sends the kick signal after timeoutMicros, so a guest that
-//      never exits (a spin loop, a halt with the in-kernel irqchip) still gives the thread back: KVM_RUN fails EINTR;
-//   3. immediate_exit in kvm_run (set from JS by requestStop) makes the next KVM_RUN return EINTR at once;
-//   4. the timer is disarmed and a kick that landed after the exit is drained, so it cannot end the next run early.
+// VcpuFd: one KVM vCPU (the fd KVM_CREATE_VCPU returns) and its mmap'd kvm_run, also shared with JS as an
+// ArrayBuffer. KVM_RUN itself runs on the vCPU's own thread (kvm-vcpu-thread.h). Registers, CPUID and MSRs cross
+// as kernel-layout bytes built and validated in TypeScript; set them only while that thread is stopped.
 #pragma once
 #include <napi.h>
 #include <linux/kvm.h>
-#include <sys/types.h>
-#include <time.h>
 
 #include <cstdint>
 #include <memory>
@@ -47,7 +37,6 @@ class VcpuFd : public Napi::ObjectWrap<VcpuFd> {
 
  private:
   Napi::Value RunBuffer(const Napi::CallbackInfo& info);
-  Napi::Value Run(const Napi::CallbackInfo& info);
   void GetRegs(const Napi::CallbackInfo& info);
   void SetRegs(const Napi::CallbackInfo& info);
   void GetSregs(const Napi::CallbackInfo& info);
@@ -57,15 +46,11 @@ class VcpuFd : public Napi::ObjectWrap<VcpuFd> {
   Napi::Value GetMsrs(const Napi::CallbackInfo& info);
   void Close(const Napi::CallbackInfo& info);
   int Ioctl(Napi::Env env, unsigned long request, void* arg, const char* what);
-  void PrepareThread(Napi::Env env);  // steps 1-2 for the calling thread, once per thread
 
   int fd_ = -1;
   std::shared_ptr<RunMapping> run_;
   std::shared_ptr<VmFd::Slots> slots_;  // the VM's RAM stays mapped while this vCPU can still run
   Napi::Reference<Napi::ArrayBuffer> runBuffer_;
-  timer_t timer_{};
-  bool hasTimer_ = false;
-  pid_t preparedThread_ = 0;
 };
 
 }  // namespace hv

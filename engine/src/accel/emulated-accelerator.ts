@@ -27,9 +27,7 @@ import {
   ACCESS_WRITE,
   createReusableExit,
   EXIT_IO_IN,
-  EXIT_IO_OUT,
   EXIT_MMIO_READ,
-  EXIT_MMIO_WRITE,
   MAILBOX_ADDRESS_HIGH,
   MAILBOX_ADDRESS_LOW,
   MAILBOX_DATA_HIGH,
@@ -49,7 +47,7 @@ import {
   type ExitHandler,
   type ReusableExit,
   type VcpuExit,
-  UNANSWERED_READ,
+  readAccessRecord,
 } from './exit';
 
 /** Default slice: about a millisecond keeps console input and I/O completions prompt (DESIGN.md). */
@@ -212,18 +210,7 @@ export class EmulatedAccelerator implements Accelerator {
     const mailbox = this.mailbox;
     const exit = this.exit;
     const kind = mailbox[MAILBOX_KIND];
-    exit.size = mailbox[MAILBOX_SIZE];
-    if (kind === EXIT_IO_IN || kind === EXIT_IO_OUT) {
-      exit.kind = kind === EXIT_IO_IN ? 'io-in' : 'io-out';
-      exit.port = mailbox[MAILBOX_ADDRESS_LOW];
-      exit.data = kind === EXIT_IO_IN ? UNANSWERED_READ : mailbox[MAILBOX_DATA_LOW];
-      exit.dataHigh = 0;
-    } else {
-      exit.kind = kind === EXIT_MMIO_READ ? 'mmio-read' : 'mmio-write';
-      exit.address = mailbox[MAILBOX_ADDRESS_LOW] + mailbox[MAILBOX_ADDRESS_HIGH] * TWO_POW_32;
-      exit.data = kind === EXIT_MMIO_READ ? UNANSWERED_READ : mailbox[MAILBOX_DATA_LOW];
-      exit.dataHigh = kind === EXIT_MMIO_READ ? UNANSWERED_READ : mailbox[MAILBOX_DATA_HIGH];
-    }
+    readAccessRecord(mailbox, 0, exit);
     this.handleExit(exit as VcpuExit);
     if (kind === EXIT_IO_IN || kind === EXIT_MMIO_READ) {
       mailbox[MAILBOX_DATA_LOW] = exit.data;

@@ -140,6 +140,26 @@ export type VcpuExitKind = VcpuExit['kind'];
 /** What a read returns when the handler does not set one: an undriven bus reads all ones. */
 export const UNANSWERED_READ = 0xffff_ffff;
 
+/**
+ * Fills `exit` from the access record (EXIT_IO_* or EXIT_MMIO_*) at word `at`: the emulated mailbox and the vCPU
+ * thread's ring records share the MAILBOX_* layout. A read carries UNANSWERED_READ until the handler answers.
+ */
+export function readAccessRecord(words: Uint32Array, at: number, exit: ReusableExit): void {
+  const kind = words[at + MAILBOX_KIND];
+  exit.size = words[at + MAILBOX_SIZE];
+  if (kind === EXIT_IO_IN || kind === EXIT_IO_OUT) {
+    exit.kind = kind === EXIT_IO_IN ? 'io-in' : 'io-out';
+    exit.port = words[at + MAILBOX_ADDRESS_LOW];
+    exit.data = kind === EXIT_IO_IN ? UNANSWERED_READ : words[at + MAILBOX_DATA_LOW];
+    exit.dataHigh = 0;
+  } else {
+    exit.kind = kind === EXIT_MMIO_READ ? 'mmio-read' : 'mmio-write';
+    exit.address = words[at + MAILBOX_ADDRESS_LOW] + words[at + MAILBOX_ADDRESS_HIGH] * 0x1_0000_0000;
+    exit.data = kind === EXIT_MMIO_READ ? UNANSWERED_READ : words[at + MAILBOX_DATA_LOW];
+    exit.dataHigh = kind === EXIT_MMIO_READ ? UNANSWERED_READ : words[at + MAILBOX_DATA_HIGH];
+  }
+}
+
 /** Receives every exit; the one exit switch lives in the VM. */
 export type ExitHandler = (exit: VcpuExit) => void;
 

@@ -72,8 +72,6 @@ export interface NativeVmFd {
 export interface NativeVcpuFd {
   /** The mmap'd kvm_run (KVM_GET_VCPU_MMAP_SIZE bytes), shared with the kernel. */
   readonly runBuffer: ArrayBuffer;
-  /** KVM_RUN for at most timeoutMicros (0: no limit): 0 after an exit, else EINTR/EAGAIN (no exit to decode). */
-  run(timeoutMicros: number): number;
   getRegs(out: Uint8Array): void;
   setRegs(regs: Uint8Array): void;
   getSregs(out: Uint8Array): void;

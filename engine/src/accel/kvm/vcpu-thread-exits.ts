@@ -19,28 +19,22 @@ import {
   EXIT_IO_OUT,
   EXIT_MMIO_READ,
   EXIT_MMIO_WRITE,
+  MAILBOX_DETAIL,
+  MAILBOX_KIND,
+  readAccessRecord,
   type ExitHandler,
   type ReusableExit,
   type SystemEvent,
   type VcpuExit,
-  UNANSWERED_READ,
 } from '../exit';
 import { KVM_SYSTEM_EVENT_CRASH, KVM_SYSTEM_EVENT_RESET, KVM_SYSTEM_EVENT_SHUTDOWN } from './kvm-abi';
 
 /** u32 words per record (engine/native/src/kvm-exit-channel.h ExitRecord). */
 export const RECORD_WORDS = 8;
-/** Record word: kind (EXIT_* or THREAD_EXIT_*). */
-export const RECORD_KIND = 0;
-/** Record word: access size in bytes. */
-export const RECORD_SIZE = 1;
-/** Record words: port or guest-physical address, low and high halves. */
-export const RECORD_ADDRESS_LOW = 2;
-export const RECORD_ADDRESS_HIGH = 3;
-/** Record words: data written, low and high halves. */
-export const RECORD_DATA_LOW = 4;
-export const RECORD_DATA_HIGH = 5;
+/** Record word: kind (EXIT_* or THREAD_EXIT_*); access records are laid out as the mailbox (readAccessRecord). */
+export const RECORD_KIND = MAILBOX_KIND;
 /** Record word: error code or exception vector of a final record. */
-export const RECORD_DETAIL = 6;
+export const RECORD_DETAIL = MAILBOX_DETAIL;
 /** Ring size: the most records one take returns. */
 export const RING_RECORDS = 256;
 /** Final record: the guest halted. */
@@ -60,7 +54,6 @@ const SYSTEM_EVENTS = new Map<number, SystemEvent>([
   [KVM_SYSTEM_EVENT_CRASH, 'crash'],
 ]);
 
-const TWO_POW_32 = 0x1_0000_0000;
 /** How long halt() waits per round for the thread's last records (it leaves at its next exit). */
 const HALT_DRAIN_MICROS = 10_000;
 
@@ -109,19 +102,9 @@ export class VcpuThreadExits {
         switch (kind) {
           case EXIT_IO_IN:
           case EXIT_IO_OUT:
-            exit.kind = kind === EXIT_IO_IN ? 'io-in' : 'io-out';
-            exit.port = r[at + RECORD_ADDRESS_LOW];
-            exit.size = r[at + RECORD_SIZE];
-            exit.data = kind === EXIT_IO_IN ? UNANSWERED_READ : r[at + RECORD_DATA_LOW];
-            exit.dataHigh = 0;
-            break;
           case EXIT_MMIO_READ:
           case EXIT_MMIO_WRITE:
-            exit.kind = kind === EXIT_MMIO_READ ? 'mmio-read' : 'mmio-write';
-            exit.address = r[at + RECORD_ADDRESS_LOW] + r[at + RECORD_ADDRESS_HIGH] * TWO_POW_32;
-            exit.size = r[at + RECORD_SIZE];
-            exit.data = kind === EXIT_MMIO_READ ? UNANSWERED_READ : r[at + RECORD_DATA_LOW];
-            exit.dataHigh = kind === EXIT_MMIO_READ ? UNANSWERED_READ : r[at + RECORD_DATA_HIGH];
+            readAccessRecord(r, at, exit);
             break;
           case THREAD_EXIT_STOPPED:
             this.ended = true;
